@@ -1,0 +1,1 @@
+//! vigil-events (in progress).

@@ -1,0 +1,10 @@
+//! Static checks: IAM policy documents and infrastructure-as-code templates.
+//!
+//! Every check produces [`Finding`]s; inputs that cannot be read or parsed produce
+//! [`ScanError`]s with a position. Renderers (text, JSON, SARIF) work on a [`Report`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod finding;
+
+pub use finding::{Category, Finding, Position, Report, ScanError, Severity};

@@ -1,0 +1,1 @@
+//! vigil-sensor (in progress).
