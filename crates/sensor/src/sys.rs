@@ -1,0 +1,463 @@
+//! Raw system calls that neither rustix nor the standard library wrap: seccomp installation
+//! and the user-notification ioctls, `process_vm_readv`, and socket calls that take the raw
+//! address bytes read from the monitored process. Every `unsafe` block of the crate lives
+//! here, each wrapped in a safe function.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `SECCOMP_FILTER_FLAG_*`.
+pub mod flags {
+    /// Return a listener fd.
+    pub const NEW_LISTENER: u32 = 1 << 3;
+    /// Once a notification is received, only fatal signals interrupt the waiting thread (5.19+).
+    pub const WAIT_KILLABLE_RECV: u32 = 1 << 5;
+}
+
+/// Installs `prog` on the calling thread (`seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`).
+/// Returns the listener when `flags` has [`flags::NEW_LISTENER`].
+pub fn install_filter(prog: &[libc::sock_filter], flags: u32) -> io::Result<Option<OwnedFd>> {
+    let len = u16::try_from(prog.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "seccomp program too long"))?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: prog.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies the program
+    // and does not keep the pointer.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    let ret = cvt(ret)?;
+    if flags & flags::NEW_LISTENER != 0 {
+        let fd = RawFd::try_from(ret)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "listener fd out of range"))?;
+        // SAFETY: with NEW_LISTENER the kernel returns a fresh fd that nothing else owns.
+        Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+    } else {
+        Ok(None)
+    }
+}
+
+/// `SECCOMP_GET_NOTIF_SIZES`: `(seccomp_notif, seccomp_notif_resp, seccomp_data)` as the
+/// running kernel knows them.
+pub fn notif_sizes() -> io::Result<(u16, u16, u16)> {
+    let mut sizes = libc::seccomp_notif_sizes {
+        seccomp_notif: 0,
+        seccomp_notif_resp: 0,
+        seccomp_data: 0,
+    };
+    // SAFETY: the kernel writes exactly one `struct seccomp_notif_sizes` to the pointer.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_NOTIF_SIZES,
+            0,
+            &mut sizes as *mut libc::seccomp_notif_sizes,
+        )
+    };
+    cvt(ret)?;
+    Ok((
+        sizes.seccomp_notif,
+        sizes.seccomp_notif_resp,
+        sizes.seccomp_data,
+    ))
+}
+
+/// One notification: a thread of a monitored process is blocked in a system call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notif {
+    /// The cookie to answer with.
+    pub id: u64,
+    /// The thread id (in the supervisor's pid namespace).
+    pub tid: u32,
+    /// The syscall number.
+    pub nr: i32,
+    /// `seccomp_data.arch`.
+    pub arch: u32,
+    /// The arguments.
+    pub args: [u64; 6],
+}
+
+/// Receives the next notification (blocks if none is pending; poll the fd first).
+pub fn notif_recv(listener: BorrowedFd<'_>) -> io::Result<Notif> {
+    // The kernel requires the buffer to be zeroed.
+    // SAFETY: `seccomp_notif` is plain old data; all-zero is a valid value.
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: the ioctl writes one `struct seccomp_notif` (its size is encoded in the request
+    // number) to the pointer, which is valid for that size.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &mut n as *mut libc::seccomp_notif,
+        )
+    };
+    cvt(ret.into())?;
+    Ok(Notif {
+        id: n.id,
+        tid: n.pid,
+        nr: n.data.nr,
+        arch: n.data.arch,
+        args: n.data.args,
+    })
+}
+
+/// How to answer a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Let the kernel run the call as the process made it.
+    Continue,
+    /// Fail the call with this errno.
+    Error(i32),
+    /// Return this value as the call's result (the supervisor performed it).
+    Value(i64),
+}
+
+/// Answers notification `id`. `ENOENT` means the thread is gone or was interrupted.
+pub fn notif_send(listener: BorrowedFd<'_>, id: u64, answer: Answer) -> io::Result<()> {
+    let (val, error, flags) = match answer {
+        Answer::Continue => (0, 0, libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32),
+        Answer::Error(e) => (0, -e, 0),
+        Answer::Value(v) => (v, 0, 0),
+    };
+    let mut resp = libc::seccomp_notif_resp {
+        id,
+        val,
+        error,
+        flags,
+    };
+    // SAFETY: the ioctl reads one `struct seccomp_notif_resp` from the pointer.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &mut resp as *mut libc::seccomp_notif_resp,
+        )
+    };
+    cvt(ret.into()).map(drop)
+}
+
+/// Is notification `id` still pending (the thread still blocked in that call)?
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
+    let mut id = id;
+    // SAFETY: the ioctl reads one u64 from the pointer.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &mut id as *mut u64,
+        )
+    };
+    ret == 0
+}
+
+/// Installs `src` into the notifying process's fd table (`SECCOMP_IOCTL_NOTIF_ADDFD`).
+/// With `send`, the notification is answered atomically with the new fd as the result (5.14+).
+/// Returns the fd number in the target.
+pub fn notif_addfd(
+    listener: BorrowedFd<'_>,
+    id: u64,
+    src: BorrowedFd<'_>,
+    cloexec: bool,
+    send: bool,
+) -> io::Result<i32> {
+    let mut add = libc::seccomp_notif_addfd {
+        id,
+        flags: if send {
+            libc::SECCOMP_ADDFD_FLAG_SEND as u32
+        } else {
+            0
+        },
+        srcfd: src.as_raw_fd() as u32,
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: the ioctl reads one `struct seccomp_notif_addfd` from the pointer.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ADDFD,
+            &mut add as *mut libc::seccomp_notif_addfd,
+        )
+    };
+    cvt(ret.into()).map(|v| v as i32)
+}
+
+/// Reads `buf.len()` bytes (or fewer, at an unmapped page) at `addr` in process `tid`.
+pub fn read_mem(tid: u32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: `local` describes `buf`, valid for writes of its length; `remote` is only read
+    // by the kernel on the other process's side, with its own checks.
+    let ret = unsafe { libc::process_vm_readv(tid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    cvt(ret as libc::c_long).map(|n| n as usize)
+}
+
+/// `connect(fd, addr)` with the raw address bytes.
+pub fn connect_raw(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(addr.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `addr` is valid for `len` bytes; the kernel copies them.
+    let ret = unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr().cast(), len) };
+    cvt(ret.into()).map(drop)
+}
+
+/// `bind(fd, addr)` with the raw address bytes.
+pub fn bind_raw(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(addr.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `addr` is valid for `len` bytes; the kernel copies them.
+    let ret = unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr().cast(), len) };
+    cvt(ret.into()).map(drop)
+}
+
+/// One message to send on the process's behalf.
+pub struct OutMsg<'a> {
+    /// Destination address bytes, if any.
+    pub name: Option<&'a [u8]>,
+    /// The payload.
+    pub data: &'a [u8],
+    /// Control messages (already translated to the supervisor's fds).
+    pub control: &'a [u8],
+}
+
+/// `sendmsg(fd, msg, flags)` built from raw parts.
+pub fn sendmsg_raw(fd: BorrowedFd<'_>, msg: &OutMsg<'_>, flags: i32) -> io::Result<usize> {
+    let mut iov = libc::iovec {
+        iov_base: msg.data.as_ptr().cast_mut().cast(),
+        iov_len: msg.data.len(),
+    };
+    // SAFETY: `msghdr` is plain old data; all-zero is a valid value.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(name) = msg.name {
+        hdr.msg_name = name.as_ptr().cast_mut().cast();
+        hdr.msg_namelen = libc::socklen_t::try_from(name.len())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    }
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    if !msg.control.is_empty() {
+        hdr.msg_control = msg.control.as_ptr().cast_mut().cast();
+        hdr.msg_controllen = msg.control.len();
+    }
+    // SAFETY: every pointer in `hdr` refers to memory borrowed for this call; the kernel only
+    // reads through them.
+    let ret = unsafe { libc::sendmsg(fd.as_raw_fd(), &hdr, flags) };
+    cvt(ret as libc::c_long).map(|n| n as usize)
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)` for a pidfd *or* a `/proc/<pid>` directory fd
+/// (which rustix's typed wrapper does not accept).
+pub fn pidfd_send_signal_raw(fd: BorrowedFd<'_>, sig: i32, flags: u32) -> io::Result<()> {
+    // SAFETY: no pointers are passed (info is NULL).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            flags,
+        )
+    };
+    cvt(ret).map(drop)
+}
+
+/// Probes whether a syscall exists (`ENOSYS` or not) by calling it with arguments that can
+/// only fail (`-1` fds).
+pub fn syscall_exists(nr: libc::c_long) -> bool {
+    // SAFETY: called only for pidfd_getfd/pidfd_open-style calls whose first argument is an
+    // fd or pid; -1 makes them fail with EBADF/EINVAL/ESRCH without side effects.
+    let ret = unsafe { libc::syscall(nr, -1, 0, 0) };
+    !(ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS))
+}
+
+/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the ABI version, or
+/// the errno (`ENOSYS` not built, `EOPNOTSUPP` disabled at boot).
+pub fn landlock_abi() -> Result<u32, i32> {
+    const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+    // SAFETY: with a NULL attribute pointer and size 0 the kernel reads nothing.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::ENOSYS))
+    } else {
+        Ok(ret as u32)
+    }
+}
+
+/// `fork()`. The child must only call async-signal-safe functions until it execs or exits if
+/// the caller has other threads; callers fork while single-threaded.
+pub fn fork() -> io::Result<Option<u32>> {
+    // SAFETY: fork has no memory-safety preconditions of its own; the callers' contract above
+    // covers what the child may do afterwards.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        p => Ok(Some(p as u32)),
+    }
+}
+
+/// Resets signal dispositions to default and unblocks every signal (in a child before exec).
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: setting SIG_DFL installs no handler code; failures (invalid signal numbers
+        // reserved by libc) are harmless and ignored.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    // SAFETY: `set` is initialised by sigemptyset before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Blocks `sigs` in the calling thread and returns a signalfd for them.
+pub fn block_signals_to_fd(sigs: &[i32]) -> io::Result<OwnedFd> {
+    // SAFETY: `set` is initialised by sigemptyset before use, and every pointer passed is to
+    // a local that outlives the call.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, *s);
+        }
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Reads one pending signal from a signalfd: `(signo, sender pid)`.
+pub fn read_signalfd(fd: BorrowedFd<'_>) -> io::Result<Option<(i32, u32)>> {
+    // SAFETY: `signalfd_siginfo` is plain old data; all-zero is valid.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into `info`, which is that large.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    if n as usize != size {
+        return Ok(None);
+    }
+    Ok(Some((info.ssi_signo as i32, info.ssi_pid)))
+}
+
+/// `execve(path, argv, envp)`; returns only on failure.
+pub fn execve(
+    path: &std::ffi::CStr,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> io::Error {
+    debug_assert!(argv.last().is_some_and(|p| p.is_null()));
+    debug_assert!(envp.last().is_some_and(|p| p.is_null()));
+    // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated arrays of
+    // pointers to NUL-terminated strings that the caller keeps alive across the call.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// `_exit(code)`: leaves without running destructors or atexit handlers (in a forked child).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// Sends `fd` over the Unix socket `sock` with SCM_RIGHTS, with `payload` as data.
+pub fn send_fd(sock: BorrowedFd<'_>, fd: Option<BorrowedFd<'_>>, payload: &[u8]) -> io::Result<()> {
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut anc = SendAncillaryBuffer::new(&mut space);
+    let fds;
+    if let Some(fd) = fd {
+        fds = [fd];
+        if !anc.push(SendAncillaryMessage::ScmRights(&fds)) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+    }
+    sendmsg(
+        sock,
+        &[io::IoSlice::new(payload)],
+        &mut anc,
+        SendFlags::NOSIGNAL,
+    )?;
+    Ok(())
+}
+
+/// Receives data and at most one fd from the Unix socket `sock`.
+pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+    use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut anc = RecvAncillaryBuffer::new(&mut space);
+    let msg = recvmsg(
+        sock,
+        &mut [io::IoSliceMut::new(buf)],
+        &mut anc,
+        RecvFlags::CMSG_CLOEXEC,
+    )?;
+    let mut got = None;
+    for m in anc.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = m {
+            for fd in fds {
+                if got.is_none() {
+                    got = Some(fd);
+                }
+            }
+        }
+    }
+    Ok((msg.bytes, got))
+}
