@@ -269,22 +269,6 @@ pub fn sendmsg_raw(fd: BorrowedFd<'_>, msg: &OutMsg<'_>, flags: i32) -> io::Resu
     cvt(ret as libc::c_long).map(|n| n as usize)
 }
 
-/// `pidfd_send_signal(pidfd, sig, NULL, 0)` for a pidfd *or* a `/proc/<pid>` directory fd
-/// (which rustix's typed wrapper does not accept).
-pub fn pidfd_send_signal_raw(fd: BorrowedFd<'_>, sig: i32, flags: u32) -> io::Result<()> {
-    // SAFETY: no pointers are passed (info is NULL).
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            sig,
-            std::ptr::null::<libc::siginfo_t>(),
-            flags,
-        )
-    };
-    cvt(ret).map(drop)
-}
-
 /// Probes whether a syscall exists (`ENOSYS` or not) by calling it with arguments that can
 /// only fail (`-1` fds).
 pub fn syscall_exists(nr: libc::c_long) -> bool {
@@ -346,6 +330,17 @@ pub fn reset_signals() {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Blocks one signal in the calling thread.
+pub fn block_signal(sig: i32) {
+    // SAFETY: `set` is initialised by sigemptyset before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -460,4 +455,45 @@ pub fn recv_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Optio
         }
     }
     Ok((msg.bytes, got))
+}
+
+/// Writes `data` at `addr` in process `tid` (results the kernel would have written, such as
+/// `msg_len` of `sendmmsg`).
+pub fn write_mem(tid: u32, addr: u64, data: &[u8]) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: `local` describes `data`, valid for reads of its length; the remote side is
+    // checked by the kernel against the other process's mappings.
+    let ret = unsafe { libc::process_vm_writev(tid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    cvt(ret as libc::c_long).map(|n| n as usize)
+}
+
+/// `getsockname(fd)` as raw address bytes.
+pub fn getsockname_raw(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    // SAFETY: `sockaddr_storage` is plain old data; all-zero is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes to `ss`, which is that large.
+    let ret = unsafe {
+        libc::getsockname(fd.as_raw_fd(), (&mut ss as *mut libc::sockaddr_storage).cast(), &mut len)
+    };
+    cvt(ret.into())?;
+    let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: `ss` is `sockaddr_storage`-sized and `len` is clamped to that size.
+    let bytes = unsafe { std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), len) };
+    Ok(bytes.to_vec())
+}
+
+/// `pidfd_send_signal` with a copied `siginfo_t` (128 bytes) when the process passed one.
+pub fn pidfd_send_signal_info(fd: BorrowedFd<'_>, sig: i32, info: Option<&[u8; 128]>, flags: u32) -> io::Result<()> {
+    let ptr = info.map_or(std::ptr::null(), |i| i.as_ptr());
+    // SAFETY: `ptr` is NULL or points at 128 readable bytes (sizeof(siginfo_t)).
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, ptr, flags) };
+    cvt(ret).map(drop)
 }

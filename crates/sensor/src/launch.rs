@@ -1,0 +1,280 @@
+//! `vigil run`'s process model: the supervisor forks the function, the function installs the
+//! sensor on itself and hands the listener back, then executes the command.
+//!
+//! ```text
+//! vigil (supervisor, not dumpable, child subreaper)
+//!   └─ fork ─ child: own process group, Landlock, seccomp filter ──SCM_RIGHTS──► supervisor
+//!             └─ execve(command)   ◄── the first notified call, decided like any other
+//! ```
+
+use crate::filter::{self, Layer as FilterLayer, Protected, Spec};
+use crate::install::{install_and_handoff, Layer, Programs, Report};
+use crate::supervisor::{Config, Outcome, Supervisor};
+use crate::{landlock, sys};
+use std::ffi::{CString, OsString};
+use std::io::Read;
+use std::net::IpAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use vigil_events::{Class, Device, Event, Severity, Sink};
+use vigil_policy::{Mode, Policy};
+
+/// What to run, and how.
+pub struct RunSpec {
+    /// The policy.
+    pub policy: Policy,
+    /// The mode (the command line's, else the policy's, else enforce).
+    pub mode: Mode,
+    /// The program, as an absolute path (PATH already searched).
+    pub program: String,
+    /// `argv`, including `argv[0]`.
+    pub argv: Vec<OsString>,
+    /// The weakest layer acceptable: below it, the command is not run.
+    pub require: Layer,
+    /// Host names of the policy, resolved.
+    pub hosts: Vec<(String, IpAddr)>,
+    /// The sandbox, for events.
+    pub device: Device,
+    /// Extra `unmapped` fields on every event.
+    pub tags: serde_json::Map<String, serde_json::Value>,
+    /// The policy file, for the start event.
+    pub policy_source: Option<String>,
+}
+
+/// Why a run could not start (the command did not run).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Setting up the sensor failed.
+    #[error("{0}")]
+    Setup(String),
+    /// The available protection is weaker than required.
+    #[error("the strongest protection available here is `{got}` ({reason}), but `{required}` is required; the command was not run")]
+    LayerRequired {
+        /// What could be had.
+        got: &'static str,
+        /// What was required.
+        required: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The supervisor's outcome (exit status, learned behaviour, counters).
+    pub outcome: Outcome,
+    /// The layer that protected the command.
+    pub layer: Layer,
+    /// The command could not be executed: the errno of its exec.
+    pub exec_error: Option<i32>,
+}
+
+fn rank(l: Layer) -> u8 {
+    match l {
+        Layer::Supervised => 2,
+        Layer::KernelOnly => 1,
+        Layer::None => 0,
+    }
+}
+
+fn cstring(b: &[u8], what: &str) -> Result<CString, RunError> {
+    CString::new(b).map_err(|_| RunError::Setup(format!("{what} contains a NUL byte")))
+}
+
+fn io_err(what: &str) -> impl Fn(std::io::Error) -> RunError + '_ {
+    move |e| RunError::Setup(format!("{what}: {e}"))
+}
+
+/// Runs the command under the sensor and supervises it to the end.
+pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
+    let me = std::process::id();
+    let my_pgid = rustix::process::getpgid(None).map(|p| p.as_raw_nonzero().get() as u32).unwrap_or(me);
+    let protected = Protected {
+        pids: vec![me],
+        pgids: vec![my_pgid],
+    };
+    let spec_for = |layer| Spec {
+        layer,
+        mode: spec.mode,
+        policy: &spec.policy,
+        protected: protected.clone(),
+    };
+    let progs = Programs {
+        supervised: filter::build(&spec_for(FilterLayer::Supervised)).map_err(|e| RunError::Setup(e.to_string()))?,
+        kernel_only: filter::build(&spec_for(FilterLayer::KernelOnly)).map_err(|e| RunError::Setup(e.to_string()))?,
+    };
+    let abi = sys::landlock_abi().unwrap_or(0);
+    let ll_plan = landlock::plan(&spec.policy, spec.mode, &spec.program);
+
+    // Everything the child needs is prepared before fork.
+    let program = cstring(spec.program.as_bytes(), "the program path")?;
+    let argv: Vec<CString> = spec
+        .argv
+        .iter()
+        .map(|a| cstring(a.as_bytes(), "an argument"))
+        .collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+
+    let (parent_sock, child_sock) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| RunError::Setup(format!("socketpair: {e}")))?;
+    let (mut exec_err_r, exec_err_w) = std::io::pipe().map_err(io_err("pipe"))?;
+
+    // The monitored processes must not read or write the supervisor's memory, and orphans of
+    // the function are re-parented here so their exits are seen.
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(|e| RunError::Setup(format!("PR_SET_DUMPABLE: {e}")))?;
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::from_raw(me as i32).ok_or_else(|| RunError::Setup("bad pid".into()))?));
+    let signals = sys::block_signals_to_fd(&crate::supervisor::HANDLED_SIGNALS).map_err(io_err("signalfd"))?;
+    let tty_fg = rustix::termios::tcgetpgrp(std::io::stdin())
+        .ok()
+        .is_some_and(|fg| fg.as_raw_nonzero().get() as u32 == my_pgid);
+
+    let child = sys::fork().map_err(io_err("fork"))?;
+    let Some(child) = child else {
+        // The child. Only this thread exists; it never returns.
+        drop(parent_sock);
+        drop(exec_err_r);
+        let _ = rustix::process::setpgid(None, None);
+        if tty_fg {
+            // Take the terminal, as a shell gives it to a foreground job (SIGTTOU is blocked
+            // along with the signals the supervisor handles).
+            sys::block_signal(libc::SIGTTOU);
+            let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::getpid());
+        }
+        sys::reset_signals();
+        let _applied = landlock::apply(&ll_plan, abi);
+        let report = install_and_handoff(&progs, child_sock.as_fd(), true);
+        let _ = report;
+        let mut go = [0u8; 1];
+        match rustix::io::read(&child_sock, &mut go) {
+            Ok(1) if go[0] == 1 => {}
+            _ => sys::exit_now(125),
+        }
+        drop(child_sock);
+        let err = sys::execve(&program, &argv_p, &envp_p);
+        let code = err.raw_os_error().unwrap_or(libc::ENOEXEC);
+        let mut w = exec_err_w;
+        let _ = std::io::Write::write_all(&mut w, &code.to_le_bytes());
+        sys::exit_now(if code == libc::ENOENT { 127 } else { 126 });
+    };
+    drop(child_sock);
+    drop(exec_err_w);
+
+    let abort = |why: RunError| -> RunError {
+        let _ = rustix::io::write(&parent_sock, &[0]);
+        let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(child as i32), rustix::process::WaitOptions::empty());
+        why
+    };
+    let mut buf = [0u8; 512];
+    let (n, listener): (usize, Option<OwnedFd>) = match sys::recv_fd(parent_sock.as_fd(), &mut buf) {
+        Ok(r) => r,
+        Err(e) => return Err(abort(RunError::Setup(format!("no report from the sensor: {e}")))),
+    };
+    let Some(report) = Report::decode(&buf[..n]) else {
+        return Err(abort(RunError::Setup("the sensor sent no report (it failed before installing)".into())));
+    };
+    if rank(report.layer) < rank(spec.require) {
+        return Err(abort(RunError::LayerRequired {
+            got: report.layer.as_str(),
+            required: spec.require.as_str(),
+            reason: report.reason.clone(),
+        }));
+    }
+    if report.layer == Layer::Supervised && listener.is_none() {
+        return Err(abort(RunError::Setup("the sensor reported a listener but none arrived".into())));
+    }
+
+    let start = start_event(&spec, &report, abi, &ll_plan);
+    sink.emit(&start);
+    if report.layer != Layer::Supervised {
+        eprintln!(
+            "vigil: warning: running with protection layer `{}`: {}",
+            report.layer.as_str(),
+            if report.reason.is_empty() { "no supervisor" } else { &report.reason }
+        );
+    }
+
+    let layer = report.layer;
+    let cfg = Config {
+        mode: spec.mode,
+        policy: spec.policy,
+        hosts: spec.hosts,
+        device: spec.device,
+        main_pid: child,
+        protected: protected.pids.clone(),
+        install: report,
+        forward_to_pgid: child,
+        tags: spec.tags,
+    };
+    let supervisor = Supervisor::new(cfg, listener, signals, sink).map_err(|e| abort(RunError::Setup(format!("supervisor: {e}"))))?;
+    if rustix::io::write(&parent_sock, &[1]).is_err() {
+        return Err(abort(RunError::Setup("the function went away before it started".into())));
+    }
+    let outcome = supervisor.run().map_err(io_err("supervisor"))?;
+    if tty_fg {
+        sys::block_signal(libc::SIGTTOU);
+        let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::Pid::from_raw(my_pgid as i32).unwrap_or(rustix::process::getpid()));
+    }
+    let mut e = [0u8; 4];
+    let exec_error = match exec_err_r.read(&mut e) {
+        Ok(4) => Some(i32::from_le_bytes(e)),
+        _ => None,
+    };
+    Ok(RunResult {
+        outcome,
+        layer,
+        exec_error,
+    })
+}
+
+fn start_event(spec: &RunSpec, report: &Report, abi: u32, plan: &landlock::Plan) -> Event {
+    let severity = if report.layer == Layer::Supervised { Severity::Informational } else { Severity::High };
+    let mut e = Event::new(
+        Class::ApplicationLifecycle,
+        3,
+        severity,
+        format!("vigil sensor started ({} mode, layer {})", spec.mode, report.layer.as_str()),
+        spec.device.clone(),
+    );
+    e.status_id = Some(if report.layer == Layer::None { 2 } else { 1 });
+    if !report.reason.is_empty() {
+        e.status_detail = Some(report.reason.clone());
+    }
+    e.set("mode", spec.mode.as_str());
+    e.set("layer", report.layer.as_str());
+    e.set(
+        "kernel",
+        serde_json::json!({
+            "release": rustix::system::uname().release().to_string_lossy(),
+            "wait_killable_recv": report.wait_killable,
+            "addfd_send": report.addfd_send,
+            "landlock_abi": abi,
+            "landlock_exec_rules": plan.exec.as_ref().map(|v| v.len()),
+        }),
+    );
+    e.set("command", spec.argv.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" "));
+    if let Some(p) = &spec.policy_source {
+        e.set("policy", p.clone());
+    }
+    for (k, v) in &spec.tags {
+        e.unmapped.insert(k.clone(), v.clone());
+    }
+    e
+}

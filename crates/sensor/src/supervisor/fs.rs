@@ -1,0 +1,432 @@
+//! Filesystem writes: opens for writing, and the calls that create, replace or remove names
+//! (`rename`, `link`, `symlink`, `unlink`, `mkdir`, `mknod`, `truncate`) — "another syscall
+//! doing the same thing" as a write.
+//!
+//! Each is resolved in the process's view, checked, and performed by the supervisor relative
+//! to the directory fd it resolved, with `O_NOFOLLOW` on the last component; the resulting fd
+//! of an open is installed in the process with `SECCOMP_IOCTL_NOTIF_ADDFD`. So a path or
+//! symlink changed after the check cannot redirect the write. This requires the process's
+//! filesystem credentials to be the supervisor's (the kernel then checks permissions exactly
+//! as for the process); otherwise the call is denied and reported.
+
+use super::net::with_umask;
+use super::report::{Activity, Decision, Obs};
+use super::{Call, Reply, Supervisor, Verdict};
+use crate::arch::Sys;
+use crate::procfs;
+use crate::resolve::{resolve, Opts, Resolved, Start};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode as FMode, OFlags, RenameFlags};
+use rustix::io::Errno;
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use vigil_events::{Outcome, Severity};
+use vigil_policy::Section;
+
+/// Character devices any program may write without a policy entry.
+const HARMLESS_DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/urandom",
+    "/dev/random",
+];
+
+/// Objects that are not files in a directory: reopening one the process already has is not a
+/// filesystem write.
+fn is_anonymous_object(path: &str) -> bool {
+    ["pipe:[", "socket:[", "anon_inode:"].iter().any(|p| path.starts_with(p))
+}
+
+fn is_proc_mem(path: &str) -> bool {
+    let mut parts = path.trim_start_matches('/').split('/');
+    parts.next() == Some("proc") && {
+        let rest: Vec<&str> = parts.collect();
+        matches!(rest.as_slice(), [_, "mem"] | [_, "task", _, "mem"])
+    }
+}
+
+/// `/proc/<pid>/…` of one of `pids`.
+fn under_proc_of(path: &str, pids: &[u32]) -> bool {
+    let mut parts = path.trim_start_matches('/').split('/');
+    parts.next() == Some("proc")
+        && parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|p| pids.contains(&p))
+}
+
+impl Supervisor<'_> {
+    /// Decides on a write to `path` (resolved). `activity` is the OCSF File System activity.
+    pub(super) fn write_decision(&mut self, c: &Call, path: &str, activity: u32) -> Verdict {
+        if under_proc_of(path, &self.cfg.protected) {
+            self.stats.denied += 1;
+            self.report_incident(
+                c,
+                "tamper.supervisor",
+                format!("Attempt to write {path}, a file of the Vigil supervisor"),
+                Severity::Critical,
+                Outcome::Blocked,
+            );
+            return Verdict::Deny(libc::EACCES);
+        }
+        if is_anonymous_object(path)
+            || HARMLESS_DEVICES.contains(&path)
+            || path.strip_prefix("/dev/pts/").is_some_and(|n| n.parse::<u32>().is_ok())
+        {
+            return Verdict::Allow;
+        }
+        let mem = is_proc_mem(path);
+        let d = Decision {
+            allowed: self.cfg.policy.allows_write(path),
+            section: Section::Files,
+            errno: libc::EACCES,
+            rule: if mem { "files.write.proc_mem" } else { "files.write" },
+            title: if mem {
+                format!("Write access to process memory through {path} (code injection) is not allowed")
+            } else {
+                format!("Write to {path} is not allowed by the policy")
+            },
+            severity: if mem { Severity::Critical } else { Severity::Medium },
+            obs: Some(Obs::Write(path.to_string())),
+            activity: Activity::File {
+                activity,
+                path: path.to_string(),
+            },
+            always: false,
+        };
+        self.decide(c, d)
+    }
+
+    /// The process's status if the supervisor may act on its behalf (same filesystem
+    /// credentials); otherwise the reply that denies the call.
+    pub(super) fn creds_for_fs(&mut self, c: &Call) -> Result<procfs::Status, Reply> {
+        let st = procfs::status(c.tid).map_err(|_| Reply::err(libc::ESRCH))?;
+        if self.same_creds(&st) {
+            return Ok(st);
+        }
+        self.stats.denied += 1;
+        self.report_incident(
+            c,
+            "sensor.credentials",
+            format!(
+                "Denied {}: the process changed its credentials (fsuid {}), and the supervisor cannot perform the call as that user",
+                c.sys.name(),
+                st.uids[3]
+            ),
+            Severity::Medium,
+            Outcome::Blocked,
+        );
+        Err(Reply::err(libc::EACCES))
+    }
+
+    fn read_path(&self, c: &Call, ptr: u64) -> Result<Vec<u8>, Reply> {
+        procfs::read_cstr(c.tid, ptr, libc::PATH_MAX as usize).map_err(|e| {
+            Reply::err(if e.raw_os_error() == Some(libc::ENAMETOOLONG) {
+                libc::ENAMETOOLONG
+            } else {
+                libc::EFAULT
+            })
+        })
+    }
+
+    fn resolve_arg(&self, c: &Call, dirfd: u64, path: &[u8], opts: Opts) -> Result<Resolved, Reply> {
+        resolve(c.tid, c.tgid, Start::from_dirfd(dirfd), path, opts).map_err(Reply::errno)
+    }
+
+    pub(super) fn on_open(&mut self, c: &Call) -> Reply {
+        let a = c.args;
+        let (dirfd, path_ptr, flags, mode, how_resolve) = match c.sys {
+            Sys::open => (libc::AT_FDCWD as u64, a[0], a[1] as i32, a[2] as u32, 0u64),
+            Sys::creat => (
+                libc::AT_FDCWD as u64,
+                a[0],
+                libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+                a[1] as u32,
+                0,
+            ),
+            Sys::openat2 => {
+                let size = a[3] as usize;
+                if size < 24 {
+                    return Reply::err(libc::EINVAL);
+                }
+                let Ok(how) = procfs::read_bytes(c.tid, a[2], 24) else {
+                    return Reply::err(libc::EFAULT);
+                };
+                let u = |i: usize| u64::from_le_bytes(how[i..i + 8].try_into().unwrap_or([0; 8]));
+                (a[0], a[1], u(0) as i32, u(8) as u32, u(16))
+            }
+            _ => (a[0], a[1], a[2] as i32, a[3] as u32, 0),
+        };
+        let path = match self.read_path(c, path_ptr) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
+        }
+        let tmpfile = flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let excl_create = flags & libc::O_CREAT != 0 && flags & libc::O_EXCL != 0;
+        const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+        const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+        const RESOLVE_BENEATH: u64 = 0x08;
+        const RESOLVE_IN_ROOT: u64 = 0x10;
+        let opts = Opts {
+            follow_last: flags & libc::O_NOFOLLOW == 0 && !excl_create,
+            empty_path: false,
+            beneath: how_resolve & RESOLVE_BENEATH != 0,
+            in_root: how_resolve & RESOLVE_IN_ROOT != 0,
+            no_symlinks: how_resolve & RESOLVE_NO_SYMLINKS != 0,
+            no_magiclinks: how_resolve & RESOLVE_NO_MAGICLINKS != 0,
+        };
+        let r = match self.resolve_arg(c, dirfd, &path, opts) {
+            Ok(r) => r,
+            Err(reply) => return reply,
+        };
+        let write = flags & libc::O_PATH == 0
+            && flags & (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) != 0;
+        if write {
+            if excl_create && r.object.is_some() {
+                return Reply::err(libc::EEXIST);
+            }
+            if r.object.is_none() && flags & libc::O_CREAT == 0 {
+                return Reply::err(libc::ENOENT);
+            }
+            if r.file_type == Some(FileType::Directory) && !tmpfile {
+                return Reply::err(libc::EISDIR);
+            }
+            let activity = if r.object.is_some() { 3 } else { 1 };
+            match self.write_decision(c, &r.path, activity) {
+                Verdict::Allow => {}
+                Verdict::Deny(e) => return Reply::err(e),
+                Verdict::Kill => return Reply::err(libc::EPERM),
+            }
+        }
+        let st = match self.creds_for_fs(c) {
+            Ok(st) => st,
+            Err(reply) => return reply,
+        };
+        let cloexec = flags & libc::O_CLOEXEC != 0;
+        let oflags = OFlags::from_bits_retain(((flags | libc::O_CLOEXEC) & !libc::O_NOFOLLOW) as u32);
+        let mode = FMode::from_raw_mode(mode & 0o7777);
+        let opened = with_umask(Some(st.umask), || open_resolved(&r, oflags, mode));
+        match opened {
+            Ok(fd) => Reply::AddFd { fd, cloexec },
+            Err(e) => Reply::errno(e),
+        }
+    }
+
+    pub(super) fn on_path_op(&mut self, c: &Call) -> Reply {
+        match self.path_op(c) {
+            Ok(r) | Err(r) => r,
+        }
+    }
+
+    fn path_op(&mut self, c: &Call) -> Result<Reply, Reply> {
+        let a = c.args;
+        let cwd = libc::AT_FDCWD as u64;
+        let nofollow = Opts::default();
+        let follow = Opts {
+            follow_last: true,
+            ..Default::default()
+        };
+        match c.sys {
+            Sys::truncate => {
+                let p = self.read_path(c, a[0])?;
+                let r = self.resolve_arg(c, cwd, &p, follow)?;
+                match r.file_type {
+                    None => return Ok(Reply::err(libc::ENOENT)),
+                    Some(FileType::Directory) => return Ok(Reply::err(libc::EISDIR)),
+                    Some(FileType::RegularFile) => {}
+                    Some(_) => return Ok(Reply::err(libc::EINVAL)),
+                }
+                self.allow_write(c, &r.path, 3)?;
+                let st = self.creds_for_fs(c)?;
+                let _ = st;
+                let fd = open_resolved(&r, OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, FMode::empty())
+                    .map_err(Reply::errno)?;
+                Ok(match rfs::ftruncate(&fd, a[1]) {
+                    Ok(()) => Reply::val(0),
+                    Err(e) => Reply::errno(e),
+                })
+            }
+            Sys::rename | Sys::renameat | Sys::renameat2 => {
+                let (od, op, nd, np, fl) = match c.sys {
+                    Sys::rename => (cwd, a[0], cwd, a[1], 0),
+                    Sys::renameat => (a[0], a[1], a[2], a[3], 0),
+                    _ => (a[0], a[1], a[2], a[3], a[4] as u32),
+                };
+                let (old_p, new_p) = (self.read_path(c, op)?, self.read_path(c, np)?);
+                let old = self.resolve_arg(c, od, &old_p, nofollow)?;
+                let new = self.resolve_arg(c, nd, &new_p, nofollow)?;
+                if old.object.is_none() {
+                    return Ok(Reply::err(libc::ENOENT));
+                }
+                self.allow_write(c, &old.path, 5)?;
+                self.allow_write(c, &new.path, 5)?;
+                self.creds_for_fs(c)?;
+                let (Some(opar), Some(oname), Some(npar), Some(nname)) = (&old.parent, &old.name, &new.parent, &new.name) else {
+                    return Ok(Reply::err(libc::EBUSY));
+                };
+                Ok(done(rfs::renameat_with(opar, oname.as_c_str(), npar, nname.as_c_str(), RenameFlags::from_bits_retain(fl))))
+            }
+            Sys::link | Sys::linkat => {
+                let (od, op, nd, np, fl) = match c.sys {
+                    Sys::link => (cwd, a[0], cwd, a[1], 0),
+                    _ => (a[0], a[1], a[2], a[3], a[4] as i32),
+                };
+                let (old_p, new_p) = (self.read_path(c, op)?, self.read_path(c, np)?);
+                let oopts = Opts {
+                    follow_last: fl & libc::AT_SYMLINK_FOLLOW != 0,
+                    empty_path: fl & libc::AT_EMPTY_PATH != 0,
+                    ..Default::default()
+                };
+                let old = self.resolve_arg(c, od, &old_p, oopts)?;
+                let new = self.resolve_arg(c, nd, &new_p, nofollow)?;
+                if new.object.is_some() {
+                    return Ok(Reply::err(libc::EEXIST));
+                }
+                self.allow_write(c, &new.path, 1)?;
+                self.creds_for_fs(c)?;
+                let (Some(npar), Some(nname)) = (&new.parent, &new.name) else {
+                    return Ok(Reply::err(libc::ENOENT));
+                };
+                let res = match (&old.parent, &old.name, &old.object) {
+                    (Some(opar), Some(oname), _) => rfs::linkat(opar, oname.as_c_str(), npar, nname.as_c_str(), AtFlags::empty()),
+                    (_, _, Some(obj)) => rfs::linkat(
+                        rfs::CWD,
+                        format!("/proc/self/fd/{}", obj.as_raw_fd()),
+                        npar,
+                        nname.as_c_str(),
+                        AtFlags::SYMLINK_FOLLOW,
+                    ),
+                    _ => Err(Errno::NOENT),
+                };
+                Ok(done(res))
+            }
+            Sys::symlink | Sys::symlinkat => {
+                let (tp, nd, np) = match c.sys {
+                    Sys::symlink => (a[0], cwd, a[1]),
+                    _ => (a[0], a[1], a[2]),
+                };
+                let target = self.read_path(c, tp)?;
+                let link_p = self.read_path(c, np)?;
+                let new = self.resolve_arg(c, nd, &link_p, nofollow)?;
+                if new.object.is_some() {
+                    return Ok(Reply::err(libc::EEXIST));
+                }
+                self.allow_write(c, &new.path, 1)?;
+                self.creds_for_fs(c)?;
+                let (Some(npar), Some(nname)) = (&new.parent, &new.name) else {
+                    return Ok(Reply::err(libc::ENOENT));
+                };
+                let target = CString::new(target).map_err(|_| Reply::err(libc::EINVAL))?;
+                Ok(done(rfs::symlinkat(target.as_c_str(), npar, nname.as_c_str())))
+            }
+            Sys::unlink | Sys::unlinkat | Sys::rmdir => {
+                let (d, p, fl) = match c.sys {
+                    Sys::unlink => (cwd, a[0], 0),
+                    Sys::rmdir => (cwd, a[0], libc::AT_REMOVEDIR),
+                    _ => (a[0], a[1], a[2] as i32),
+                };
+                let path = self.read_path(c, p)?;
+                let r = self.resolve_arg(c, d, &path, nofollow)?;
+                if r.object.is_none() {
+                    return Ok(Reply::err(libc::ENOENT));
+                }
+                self.allow_write(c, &r.path, 4)?;
+                self.creds_for_fs(c)?;
+                let (Some(par), Some(name)) = (&r.parent, &r.name) else {
+                    return Ok(Reply::err(libc::EBUSY));
+                };
+                let flags = if fl & libc::AT_REMOVEDIR != 0 { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+                Ok(done(rfs::unlinkat(par, name.as_c_str(), flags)))
+            }
+            Sys::mkdir | Sys::mkdirat | Sys::mknod | Sys::mknodat => {
+                let (d, p, mode, dev) = match c.sys {
+                    Sys::mkdir => (cwd, a[0], a[1] as u32, 0),
+                    Sys::mkdirat => (a[0], a[1], a[2] as u32, 0),
+                    Sys::mknod => (cwd, a[0], a[1] as u32, a[2]),
+                    _ => (a[0], a[1], a[2] as u32, a[3]),
+                };
+                let path = self.read_path(c, p)?;
+                let r = self.resolve_arg(c, d, &path, nofollow)?;
+                if r.object.is_some() {
+                    return Ok(Reply::err(libc::EEXIST));
+                }
+                self.allow_write(c, &r.path, 1)?;
+                let st = self.creds_for_fs(c)?;
+                let (Some(par), Some(name)) = (&r.parent, &r.name) else {
+                    return Ok(Reply::err(libc::ENOENT));
+                };
+                let res = with_umask(Some(st.umask), || {
+                    if matches!(c.sys, Sys::mkdir | Sys::mkdirat) {
+                        rfs::mkdirat(par, name.as_c_str(), FMode::from_raw_mode(mode & 0o7777))
+                    } else {
+                        let ft = FileType::from_raw_mode(mode);
+                        let ft = if mode & libc::S_IFMT == 0 { FileType::RegularFile } else { ft };
+                        rfs::mknodat(par, name.as_c_str(), ft, FMode::from_raw_mode(mode & 0o7777), dev)
+                    }
+                });
+                Ok(done(res))
+            }
+            _ => Ok(Reply::err(libc::ENOSYS)),
+        }
+    }
+
+    fn allow_write(&mut self, c: &Call, path: &str, activity: u32) -> Result<(), Reply> {
+        match self.write_decision(c, path, activity) {
+            Verdict::Allow => Ok(()),
+            Verdict::Deny(e) => Err(Reply::err(e)),
+            Verdict::Kill => Err(Reply::err(libc::EPERM)),
+        }
+    }
+}
+
+fn done(res: Result<(), Errno>) -> Reply {
+    match res {
+        Ok(()) => Reply::val(0),
+        Err(e) => Reply::errno(e),
+    }
+}
+
+/// Opens what `r` resolved to, relative to the pinned directory with `O_NOFOLLOW` (so a
+/// symlink planted after the check fails with `ELOOP`), or by reopening the object itself when
+/// it was reached through a magic link.
+fn open_resolved(r: &Resolved, flags: OFlags, mode: FMode) -> Result<OwnedFd, Errno> {
+    let fifo = r.file_type == Some(FileType::Fifo);
+    let wants_block = !flags.contains(OFlags::NONBLOCK);
+    let attempt = |flags: OFlags| match (&r.parent, &r.name, &r.object) {
+        (Some(parent), Some(name), _) => rfs::openat(parent, name.as_c_str(), flags | OFlags::NOFOLLOW, mode),
+        (_, _, Some(obj)) => rfs::open(format!("/proc/self/fd/{}", obj.as_fd().as_raw_fd()), flags, mode),
+        _ => Err(Errno::NOENT),
+    };
+    if !fifo || !wants_block {
+        return attempt(flags);
+    }
+    // A blocking open of a FIFO would block the supervisor until a reader appears: open it
+    // non-blocking (read-write if no reader is there yet), then make the fd blocking again.
+    let fd = match attempt(flags | OFlags::NONBLOCK) {
+        Err(Errno::NXIO) => attempt((flags - OFlags::WRONLY) | OFlags::RDWR | OFlags::NONBLOCK)?,
+        other => other?,
+    };
+    let fl = rfs::fcntl_getfl(&fd)?;
+    rfs::fcntl_setfl(&fd, fl - OFlags::NONBLOCK)?;
+    Ok(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_paths() {
+        assert!(is_proc_mem("/proc/12/mem"));
+        assert!(is_proc_mem("/proc/12/task/13/mem"));
+        assert!(!is_proc_mem("/proc/12/memory"));
+        assert!(under_proc_of("/proc/7/fd/1", &[7]));
+        assert!(!under_proc_of("/proc/70/fd/1", &[7]));
+        assert!(is_anonymous_object("pipe:[1234]"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Executable memory: anonymous memory made writable and executable, anonymous memory made
+//! executable, executable mappings of files (how an `LD_PRELOAD`ed or dropped library shows
+//! up), executable shared memory, and `memfd_create`.
+//!
+//! `mmap`'s file is named by an fd that another thread can replace after the check, so after
+//! an allowed file mapping the process's executable mappings are re-checked (in enforce mode)
+//! before its next non-mapping call is answered.
+
+use super::report::{Activity, Decision, Obs};
+use super::{Call, Reply, Supervisor, Verdict};
+use crate::arch::Sys;
+use crate::image::exec_chain;
+use crate::procfs;
+use vigil_events::{Outcome, Severity};
+use vigil_policy::{Mode, Section};
+
+impl Supervisor<'_> {
+    fn anon_exec(&mut self, c: &Call, writable: bool, how: &str) -> Verdict {
+        let (allowed, rule, obs, what) = if writable {
+            (
+                self.cfg.policy.memory.write_execute,
+                "memory.write_execute",
+                Obs::WriteExecute,
+                "writable and executable",
+            )
+        } else {
+            (
+                self.cfg.policy.memory.anonymous_execute,
+                "memory.anonymous_execute",
+                Obs::AnonymousExecute,
+                "executable",
+            )
+        };
+        let d = Decision {
+            allowed,
+            section: Section::Memory,
+            errno: libc::EACCES,
+            rule,
+            title: format!("Anonymous memory made {what} ({how}) is not allowed by the policy"),
+            severity: Severity::High,
+            obs: Some(obs),
+            activity: Activity::Memory {
+                what: format!("makes anonymous memory {what} with {how}"),
+            },
+            always: false,
+        };
+        self.decide(c, d)
+    }
+
+    fn file_exec(&mut self, c: &Call, path: &str) -> Verdict {
+        let d = Decision {
+            allowed: self.cfg.policy.allows_exec_map(path) || self.image_file(c.tgid, path),
+            section: Section::Files,
+            errno: libc::EACCES,
+            rule: "files.exec_map",
+            title: format!("Executable mapping of {path} (a library not in the policy) is not allowed"),
+            severity: Severity::High,
+            obs: Some(Obs::ExecMap(path.to_string())),
+            activity: Activity::Module {
+                path: path.to_string(),
+            },
+            always: false,
+        };
+        self.decide(c, d)
+    }
+
+    /// The process's own program and the interpreters the kernel mapped for it.
+    fn image_file(&self, tgid: u32, path: &str) -> bool {
+        let Some(p) = self.procs.get(&tgid) else {
+            return false;
+        };
+        p.exe == path || exec_chain(&p.exe).iter().any(|f| f == path)
+    }
+
+    pub(super) fn on_exec_memory(&mut self, c: &Call) -> Reply {
+        let prot = c.args[2] as i32;
+        let writable = prot & libc::PROT_WRITE != 0;
+        let verdict = if c.sys == Sys::mmap {
+            let flags = c.args[3] as i32;
+            let fd = c.args[4] as i32;
+            if flags & libc::MAP_ANONYMOUS != 0 || fd < 0 {
+                self.anon_exec(c, writable, "mmap")
+            } else {
+                let Ok(path) = procfs::fd_target(c.tid, fd) else {
+                    return Reply::err(libc::EBADF);
+                };
+                let mut v = self.file_exec(c, &path);
+                if v == Verdict::Allow && writable && flags & libc::MAP_SHARED != 0 {
+                    v = self.anon_exec(c, true, "a shared writable file mapping");
+                }
+                if v == Verdict::Allow {
+                    if let Some(p) = self.procs.get_mut(&c.tgid) {
+                        p.maps_dirty = true;
+                    }
+                }
+                v
+            }
+        } else {
+            let (start, len) = (c.args[0], c.args[1]);
+            let end = start.saturating_add(len.max(1));
+            let maps = procfs::maps(c.tgid).unwrap_or_default();
+            let touched: Vec<_> = maps.into_iter().filter(|m| m.start < end && m.end > start).collect();
+            let mut v = Verdict::Allow;
+            if touched.is_empty() || touched.iter().any(|m| m.is_anonymous()) {
+                v = self.anon_exec(c, writable, c.sys.name());
+            }
+            for m in touched.iter().filter(|m| !m.is_anonymous()) {
+                if v != Verdict::Allow {
+                    break;
+                }
+                v = self.file_exec(c, &m.path);
+                if v == Verdict::Allow && writable {
+                    v = self.anon_exec(c, true, c.sys.name());
+                }
+            }
+            v
+        };
+        match verdict {
+            Verdict::Allow => Reply::cont(),
+            Verdict::Deny(e) => Reply::err(e),
+            Verdict::Kill => Reply::err(libc::EPERM),
+        }
+    }
+
+    /// After an allowed file mapping: every executable file mapping must be of an allowed
+    /// file (the mapped fd may have been swapped after the check). Enforce mode kills a
+    /// process that mapped something else.
+    pub(super) fn verify_maps(&mut self, c: &Call) -> bool {
+        if let Some(p) = self.procs.get_mut(&c.tgid) {
+            p.maps_dirty = false;
+        }
+        if self.cfg.mode != Mode::Enforce {
+            return true;
+        }
+        let maps = procfs::maps(c.tgid).unwrap_or_default();
+        let bad = maps
+            .iter()
+            .filter(|m| m.exec && !m.is_anonymous())
+            .find(|m| !(self.cfg.policy.allows_exec_map(&m.path) || self.image_file(c.tgid, &m.path)))
+            .map(|m| m.path.clone());
+        let Some(bad) = bad else {
+            return true;
+        };
+        procfs::kill_process(c.tgid);
+        self.stats.killed += 1;
+        self.report_incident(
+            c,
+            "files.exec_map.swapped",
+            format!("{bad} is mapped executable but was not the file checked (descriptor replaced after the check); process killed"),
+            Severity::Critical,
+            Outcome::Killed,
+        );
+        false
+    }
+
+    pub(super) fn on_shmat(&mut self, c: &Call) -> Reply {
+        let writable = (c.args[2] as i32) & libc::SHM_RDONLY == 0;
+        match self.anon_exec(c, writable, "shmat(SHM_EXEC)") {
+            Verdict::Allow => Reply::cont(),
+            Verdict::Deny(e) => Reply::err(e),
+            Verdict::Kill => Reply::err(libc::EPERM),
+        }
+    }
+
+    pub(super) fn on_memfd(&mut self, c: &Call) -> Reply {
+        let name = procfs::read_cstr(c.tid, c.args[0], 256)
+            .map(|n| String::from_utf8_lossy(&n).into_owned())
+            .unwrap_or_default();
+        let d = Decision {
+            allowed: self.cfg.policy.memory.memfd,
+            section: Section::Memory,
+            errno: libc::EPERM,
+            rule: "memory.memfd",
+            title: format!("memfd_create(\"{name}\"): in-memory files are not allowed by the policy"),
+            severity: Severity::Medium,
+            obs: Some(Obs::Memfd),
+            activity: Activity::File {
+                activity: 1,
+                path: format!("memfd:{name}"),
+            },
+            always: false,
+        };
+        match self.decide(c, d) {
+            Verdict::Allow => Reply::cont(),
+            Verdict::Deny(e) => Reply::err(e),
+            Verdict::Kill => Reply::err(libc::EPERM),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Tampering with the supervisor, signals through pidfds, and the hardening set.
+
+use super::{Call, Reply, Supervisor};
+use crate::arch::Sys;
+use crate::hardening;
+use crate::procfs;
+use crate::sys;
+use std::os::fd::{AsFd, AsRawFd};
+use vigil_events::{Outcome, Severity};
+
+impl Supervisor<'_> {
+    /// Signals and pidfds aimed at the supervisor (the filter only notifies those).
+    pub(super) fn on_tamper(&mut self, c: &Call) -> Reply {
+        let target = c.args[0] as u32 as i32;
+        let what = match c.sys {
+            Sys::kill if target == -1 => "kill(-1): a signal to every process".to_string(),
+            Sys::kill if target < 0 => format!("kill({target}): a signal to the supervisor's process group"),
+            Sys::setpgid => "setpgid into the supervisor's process group".to_string(),
+            s => format!("{}({}) aimed at the supervisor", s.name(), c.args[0] as u32),
+        };
+        self.stats.denied += 1;
+        self.report_incident(
+            c,
+            "tamper.signal",
+            format!("Attempt to tamper with the Vigil supervisor: {what}"),
+            Severity::Critical,
+            Outcome::Blocked,
+        );
+        Reply::err(libc::EPERM)
+    }
+
+    /// `pidfd_send_signal` names its target by an fd (a pidfd or a `/proc/<pid>` directory),
+    /// which the filter cannot see: the supervisor looks at the fd and, unless it is the
+    /// supervisor, sends the signal itself.
+    pub(super) fn on_pidfd_send_signal(&mut self, c: &Call) -> Reply {
+        let fd = match self.getfd(c, c.args[0]) {
+            Ok(f) => f,
+            Err(e) => return Reply::errno(e),
+        };
+        let target = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("Pid:").map(|v| v.trim().parse::<i64>().ok()))
+                    .flatten()
+            })
+            .or_else(|| {
+                std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                    .ok()
+                    .and_then(|p| p.to_str()?.strip_prefix("/proc/")?.parse::<i64>().ok())
+            });
+        if let Some(t) = target {
+            if t > 0 && self.cfg.protected.contains(&(t as u32)) {
+                return self.on_tamper(&Call {
+                    args: [t as u64, 0, 0, 0, 0, 0],
+                    ..*c
+                });
+            }
+        }
+        let st = match procfs::status(c.tid) {
+            Ok(st) => st,
+            Err(_) => return Reply::err(libc::ESRCH),
+        };
+        if st.uids[..2] != self.my_creds.uids[..2] {
+            // The kernel's permission check would be made against the supervisor's ids.
+            return Reply::err(libc::EPERM);
+        }
+        let info = if c.args[2] != 0 {
+            match procfs::read_bytes(c.tid, c.args[2], 128) {
+                Ok(b) => {
+                    let mut a = [0u8; 128];
+                    a.copy_from_slice(&b);
+                    Some(a)
+                }
+                Err(_) => return Reply::err(libc::EFAULT),
+            }
+        } else {
+            None
+        };
+        match sys::pidfd_send_signal_info(fd.as_fd(), c.args[1] as i32, info.as_ref(), c.args[3] as u32) {
+            Ok(()) => Reply::val(0),
+            Err(e) => Reply::err(e.raw_os_error().unwrap_or(libc::EPERM)),
+        }
+    }
+
+    /// A call from the hardening set: denied in every mode, and reported.
+    pub(super) fn on_hardening(&mut self, c: &Call) -> Reply {
+        let group = if c.sys == Sys::clone {
+            hardening::GROUPS.iter().find(|g| g.name == "namespaces")
+        } else {
+            hardening::group_of(c.sys)
+        };
+        let (name, errno, reason) = match group {
+            Some(g) => (g.name, g.errno, g.reason),
+            None => ("unknown", libc::EPERM, "not expected from a function"),
+        };
+        self.stats.denied += 1;
+        self.report_incident(
+            c,
+            "hardening",
+            format!("{} denied (hardening group `{name}`): {reason}", c.sys.name()),
+            Severity::High,
+            Outcome::Blocked,
+        );
+        Reply::err(errno)
+    }
+}

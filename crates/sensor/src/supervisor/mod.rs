@@ -1,0 +1,567 @@
+//! The supervisor: receives the notified system calls of every monitored process, decides
+//! against the policy, performs allowed operations on the process's behalf where a pointer
+//! argument could be rewritten after the check, and reports.
+//!
+//! It is one thread with one `poll` loop over the listener, a signalfd, a pidfd per known
+//! process, and the sockets of operations still in progress (a blocking `connect`). The
+//! monitored processes cannot signal it (in-kernel argument checks, Landlock scoping) and it is
+//! not dumpable; if it dies anyway every notified call fails with `ENOSYS`.
+
+mod exec;
+mod fs;
+mod mem;
+mod misc;
+mod net;
+mod report;
+
+use crate::arch::Sys;
+use crate::install::Report as InstallReport;
+use crate::procfs::{self, Identity};
+use crate::sys::{self, Answer, Notif};
+use report::Obs;
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::io::Errno;
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+use vigil_events::{Device, Sink};
+use vigil_policy::{Mode, Observed, Policy};
+
+/// The signals the supervisor takes through its signalfd: `SIGCHLD`, and those it forwards to
+/// the function's process group.
+pub const HANDLED_SIGNALS: [i32; 8] = [
+    libc::SIGCHLD,
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// What the supervisor needs to know.
+pub struct Config {
+    /// The mode.
+    pub mode: Mode,
+    /// The policy.
+    pub policy: Policy,
+    /// Host names of the policy, resolved: `(name, address)`.
+    pub hosts: Vec<(String, IpAddr)>,
+    /// The sandbox, for events.
+    pub device: Device,
+    /// The first process of the function (the supervisor's child).
+    pub main_pid: u32,
+    /// Processes the function must not touch: the supervisor (and a watchdog).
+    pub protected: Vec<u32>,
+    /// What the installing side reported.
+    pub install: InstallReport,
+    /// Signals received by the supervisor are forwarded to this process group.
+    pub forward_to_pgid: u32,
+    /// Extra `unmapped` fields on every event (e.g. the function's identity).
+    pub tags: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Counters, reported at the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Notifications handled.
+    pub notifications: u64,
+    /// Calls denied.
+    pub denied: u64,
+    /// Processes killed.
+    pub killed: u64,
+    /// Violations let through (detect mode).
+    pub alerts: u64,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The main process's exit status (128+N for signal N).
+    pub exit_code: i32,
+    /// What learn mode saw (empty in other modes).
+    pub observed: Observed,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// A decision about one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Allow,
+    Deny(i32),
+    Kill,
+}
+
+/// How to answer a notification.
+pub(crate) enum Reply {
+    Now(Answer),
+    /// Install this fd in the process and return its number (an open performed for it).
+    AddFd { fd: OwnedFd, cloexec: bool },
+    /// Answered later (an operation in progress).
+    Later,
+}
+
+impl Reply {
+    fn err(e: i32) -> Reply {
+        Reply::Now(Answer::Error(e))
+    }
+    fn errno(e: Errno) -> Reply {
+        Reply::Now(Answer::Error(e.raw_os_error()))
+    }
+    fn val(v: i64) -> Reply {
+        Reply::Now(Answer::Value(v))
+    }
+    fn cont() -> Reply {
+        Reply::Now(Answer::Continue)
+    }
+}
+
+/// A process the supervisor knows.
+pub(crate) struct Proc {
+    pub tgid: u32,
+    pub ppid: u32,
+    pub pidfd: Option<OwnedFd>,
+    pub exe: String,
+    pub cmdline: Option<String>,
+    pub pending_exec: Option<PendingExec>,
+    pub maps_dirty: bool,
+    pub seen_dest: HashSet<String>,
+    pub exited: bool,
+}
+
+/// An exec that was let through and must be verified.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingExec {
+    pub expected: Identity,
+    pub old: Option<Identity>,
+    pub script: Option<String>,
+    pub path: String,
+    pub deadline: Instant,
+}
+
+/// An operation performed for a process that has not completed (a blocking connect or send).
+pub(crate) struct Pending {
+    pub id: u64,
+    pub tid: u32,
+    pub fd: OwnedFd,
+    pub kind: net::PendingKind,
+}
+
+/// The supervisor.
+pub struct Supervisor<'s> {
+    cfg: Config,
+    listener: Option<OwnedFd>,
+    sink: &'s mut dyn Sink,
+    signals: OwnedFd,
+    procs: HashMap<u32, Proc>,
+    tids: HashMap<u32, u32>,
+    pending: Vec<Pending>,
+    observed: Observed,
+    learned: HashSet<String>,
+    stats: Stats,
+    main_status: Option<i32>,
+    reaped: HashMap<u32, i32>,
+    my_creds: procfs::Status,
+}
+
+fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
+    if let Some(c) = st.exit_status() {
+        c
+    } else if let Some(s) = st.terminating_signal() {
+        128 + s
+    } else {
+        1
+    }
+}
+
+impl<'s> Supervisor<'s> {
+    /// A supervisor for `cfg`, answering on `listener` (none for the kernel-only and
+    /// unprotected layers, where it only waits and reports). `signals` is a signalfd for
+    /// [`HANDLED_SIGNALS`], blocked before the function was forked so no exit is missed.
+    pub fn new(cfg: Config, listener: Option<OwnedFd>, signals: OwnedFd, sink: &'s mut dyn Sink) -> io::Result<Self> {
+        let my_creds = procfs::status(std::process::id())?;
+        Ok(Supervisor {
+            cfg,
+            listener,
+            sink,
+            signals,
+            procs: HashMap::new(),
+            tids: HashMap::new(),
+            pending: Vec::new(),
+            observed: Observed::default(),
+            learned: HashSet::new(),
+            stats: Stats::default(),
+            main_status: None,
+            reaped: HashMap::new(),
+            my_creds,
+        })
+    }
+
+    /// Runs until every monitored process is gone (the listener hangs up) and the main process
+    /// has been reaped.
+    pub fn run(mut self) -> io::Result<Outcome> {
+        // The main process is known from the start, so its exit is reported even if it never
+        // makes a notified call.
+        self.known(self.cfg.main_pid);
+        let mut hung_up = self.listener.is_none();
+        loop {
+            if hung_up && self.main_status.is_some() {
+                break;
+            }
+            let timeout = if self.exec_polling() {
+                Some(Duration::from_millis(1))
+            } else if !self.pending.is_empty() {
+                Some(Duration::from_millis(50))
+            } else {
+                None
+            };
+            let (listener_ev, signal_ev, exited, ready) = {
+                let mut fds: Vec<PollFd<'_>> = Vec::new();
+                fds.push(PollFd::new(&self.signals, PollFlags::IN));
+                let listener_at = self.listener.as_ref().filter(|_| !hung_up).map(|l| {
+                    fds.push(PollFd::new(l, PollFlags::IN));
+                    fds.len() - 1
+                });
+                let proc_start = fds.len();
+                let proc_ids: Vec<u32> = self
+                    .procs
+                    .values()
+                    .filter(|p| !p.exited && p.pidfd.is_some())
+                    .map(|p| p.tgid)
+                    .collect();
+                for t in &proc_ids {
+                    if let Some(fd) = self.procs.get(t).and_then(|p| p.pidfd.as_ref()) {
+                        fds.push(PollFd::new(fd, PollFlags::IN));
+                    }
+                }
+                let pend_start = fds.len();
+                for p in &self.pending {
+                    fds.push(PollFd::new(&p.fd, p.kind.poll_flags()));
+                }
+                let ts = timeout.map(|d| rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: d.as_nanos() as i64,
+                });
+                match poll(&mut fds, ts.as_ref()) {
+                    Ok(_) => {}
+                    Err(Errno::INTR) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                let signal_ev = !fds[0].revents().is_empty();
+                let listener_ev = listener_at.map(|i| fds[i].revents()).unwrap_or(PollFlags::empty());
+                let exited: Vec<u32> = proc_ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !fds[proc_start + i].revents().is_empty())
+                    .map(|(_, t)| *t)
+                    .collect();
+                let ready: Vec<usize> = (0..self.pending.len())
+                    .filter(|i| !fds[pend_start + i].revents().is_empty())
+                    .collect();
+                (listener_ev, signal_ev, exited, ready)
+            };
+            if signal_ev {
+                self.on_signals();
+            }
+            for t in exited {
+                self.on_exit(t);
+            }
+            self.progress_pending(&ready);
+            self.verify_execs_actively();
+            if listener_ev.contains(PollFlags::IN) {
+                self.on_notification();
+            } else if listener_ev.intersects(PollFlags::HUP | PollFlags::ERR) {
+                hung_up = true;
+                self.pending.clear();
+            }
+            if hung_up && self.main_status.is_none() {
+                // Every monitored process is gone; collect the main one's status.
+                self.reap(true);
+            }
+        }
+        // Exits not yet reported (processes reaped by their own parents).
+        let left: Vec<u32> = self.procs.values().filter(|p| !p.exited).map(|p| p.tgid).collect();
+        for t in left {
+            self.on_exit(t);
+        }
+        Ok(Outcome {
+            exit_code: self.main_status.unwrap_or(1),
+            observed: std::mem::take(&mut self.observed),
+            stats: self.stats,
+        })
+    }
+
+    fn listener(&self) -> Option<BorrowedFd<'_>> {
+        self.listener.as_ref().map(|l| l.as_fd())
+    }
+
+    fn on_signals(&mut self) {
+        while let Ok(Some((sig, _sender))) = sys::read_signalfd(self.signals.as_fd()) {
+            if sig == libc::SIGCHLD {
+                self.reap(false);
+            } else if let (Some(pg), Some(s)) = (
+                rustix::process::Pid::from_raw(self.cfg.forward_to_pgid as i32),
+                rustix::process::Signal::from_named_raw(sig),
+            ) {
+                let _ = rustix::process::kill_process_group(pg, s);
+            }
+        }
+    }
+
+    /// Reaps children (the main process, and orphans adopted as subreaper).
+    fn reap(&mut self, block_for_main: bool) {
+        use rustix::process::{waitpid, WaitOptions};
+        loop {
+            let opts = if block_for_main && self.main_status.is_none() {
+                WaitOptions::empty()
+            } else {
+                WaitOptions::NOHANG
+            };
+            match waitpid(None, opts) {
+                Ok(Some((pid, st))) => {
+                    let pid = pid.as_raw_nonzero().get() as u32;
+                    let code = wait_status_code(st);
+                    if pid == self.cfg.main_pid {
+                        self.main_status = Some(code);
+                    }
+                    self.reaped.insert(pid, code);
+                    self.on_exit(pid);
+                }
+                Ok(None) => return,
+                Err(Errno::INTR) => continue,
+                Err(_) => {
+                    if self.main_status.is_none() && block_for_main {
+                        self.main_status = Some(1);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The process `tgid`, creating its entry (and pidfd) on first sight.
+    fn known(&mut self, tgid: u32) -> &mut Proc {
+        self.procs.entry(tgid).or_insert_with(|| {
+            let pidfd = rustix::process::Pid::from_raw(tgid as i32)
+                .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
+            let ppid = procfs::status(tgid).map(|s| s.ppid).unwrap_or(0);
+            Proc {
+                tgid,
+                ppid,
+                pidfd,
+                exe: procfs::exe_path(tgid).unwrap_or_default(),
+                cmdline: None,
+                pending_exec: None,
+                maps_dirty: false,
+                seen_dest: HashSet::new(),
+                exited: false,
+            }
+        })
+    }
+
+    /// The process a thread belongs to, `None` if the thread is gone.
+    fn tgid_of(&mut self, tid: u32) -> Option<u32> {
+        if let Some(&tg) = self.tids.get(&tid) {
+            let alive = self.procs.get(&tg).is_some_and(|p| !p.exited);
+            if alive && (tg == tid || std::path::Path::new(&format!("/proc/{tg}/task/{tid}")).exists()) {
+                return Some(tg);
+            }
+        }
+        let st = procfs::status(tid).ok()?;
+        self.tids.insert(tid, st.tgid);
+        let p = self.known(st.tgid);
+        if p.exited {
+            // A new process reusing the number of one that exited.
+            self.procs.remove(&st.tgid);
+            self.known(st.tgid);
+        }
+        Some(st.tgid)
+    }
+
+    fn on_exit(&mut self, tgid: u32) {
+        let Some(p) = self.procs.get_mut(&tgid) else {
+            return;
+        };
+        if p.exited {
+            return;
+        }
+        p.exited = true;
+        p.pidfd = None;
+        self.tids.retain(|_, tg| *tg != tgid);
+        let code = self.reaped.get(&tgid).copied();
+        self.report_exit(tgid, code);
+        if tgid != self.cfg.main_pid {
+            self.procs.remove(&tgid);
+        }
+    }
+
+    fn on_notification(&mut self) {
+        let Some(listener) = self.listener() else {
+            return;
+        };
+        let n = match sys::notif_recv(listener) {
+            Ok(n) => n,
+            // ENOENT: the thread died (or the call was interrupted) before we read it.
+            Err(_) => return,
+        };
+        self.stats.notifications += 1;
+        let reply = self.handle(&n);
+        self.answer(n.id, reply);
+    }
+
+    fn answer(&mut self, id: u64, reply: Reply) {
+        let Some(listener) = self.listener.as_ref().map(|l| l.as_fd()) else {
+            return;
+        };
+        match reply {
+            Reply::Now(a) => {
+                let _ = sys::notif_send(listener, id, a);
+            }
+            Reply::AddFd { fd, cloexec } => {
+                if self.cfg.install.addfd_send {
+                    // Installs the fd and answers with its number, atomically.
+                    let _ = sys::notif_addfd(listener, id, fd.as_fd(), cloexec, true);
+                } else {
+                    match sys::notif_addfd(listener, id, fd.as_fd(), cloexec, false) {
+                        Ok(n) => {
+                            let _ = sys::notif_send(listener, id, Answer::Value(i64::from(n)));
+                        }
+                        Err(e) => {
+                            let _ = sys::notif_send(
+                                listener,
+                                id,
+                                Answer::Error(e.raw_os_error().unwrap_or(libc::EMFILE)),
+                            );
+                        }
+                    }
+                }
+            }
+            Reply::Later => {}
+        }
+    }
+
+    /// Is the notification still pending (the thread still in the call)? Checked after
+    /// reading pointer arguments and before performing an operation for the process.
+    fn still_valid(&self, id: u64) -> bool {
+        self.listener().is_some_and(|l| sys::notif_id_valid(l, id))
+    }
+
+    fn handle(&mut self, n: &Notif) -> Reply {
+        let Some(sys) = Sys::from_nr(n.nr) else {
+            // The filter only notifies syscalls from the table; anything else is a bug: fail
+            // closed.
+            return Reply::err(libc::ENOSYS);
+        };
+        let Some(tgid) = self.tgid_of(n.tid) else {
+            return Reply::err(libc::ESRCH);
+        };
+        let c = Call {
+            id: n.id,
+            tid: n.tid,
+            tgid,
+            sys,
+            args: n.args,
+        };
+        if !self.verify_exec(&c) {
+            return Reply::err(libc::EPERM);
+        }
+        if !matches!(sys, Sys::mmap | Sys::mprotect | Sys::pkey_mprotect)
+            && self.procs.get(&tgid).is_some_and(|p| p.maps_dirty)
+            && !self.verify_maps(&c)
+        {
+            return Reply::err(libc::EPERM);
+        }
+        use Sys::*;
+        match sys {
+            execve | execveat => self.on_exec(&c),
+            fork | vfork | clone => self.on_fork(&c),
+            connect => self.on_connect(&c),
+            sendto => self.on_sendto(&c),
+            sendmsg => self.on_sendmsg(&c),
+            sendmmsg => self.on_sendmmsg(&c),
+            bind => self.on_bind(&c),
+            listen => self.on_listen(&c),
+            open | openat | creat | openat2 => self.on_open(&c),
+            truncate | rename | renameat | renameat2 | link | linkat | symlink | symlinkat
+            | unlink | unlinkat | mkdir | mkdirat | rmdir | mknod | mknodat => self.on_path_op(&c),
+            mmap | mprotect | pkey_mprotect => self.on_exec_memory(&c),
+            shmat => self.on_shmat(&c),
+            memfd_create => self.on_memfd(&c),
+            pidfd_send_signal => self.on_pidfd_send_signal(&c),
+            kill | tkill | tgkill | rt_sigqueueinfo | rt_tgsigqueueinfo | pidfd_open | setpgid => {
+                self.on_tamper(&c)
+            }
+            _ => self.on_hardening(&c),
+        }
+    }
+
+    /// Decides on an action: learn records it, detect alerts on violations, enforce denies or
+    /// kills them. Reports the activity and, for violations, a finding.
+    fn decide(&mut self, c: &Call, d: report::Decision) -> Verdict {
+        let mode = self.cfg.mode;
+        let new_obs = d.obs.as_ref().map(|o| self.observe(o)).unwrap_or(false);
+        let verdict = match mode {
+            Mode::Learn => Verdict::Allow,
+            Mode::Detect => Verdict::Allow,
+            Mode::Enforce if d.allowed => Verdict::Allow,
+            Mode::Enforce => match self.cfg.policy.action_for(d.section) {
+                vigil_policy::Action::Deny => Verdict::Deny(d.errno),
+                vigil_policy::Action::Kill => Verdict::Kill,
+            },
+        };
+        self.report_decision(c, &d, verdict, new_obs);
+        match verdict {
+            Verdict::Allow if !d.allowed && mode == Mode::Detect => self.stats.alerts += 1,
+            Verdict::Deny(_) => self.stats.denied += 1,
+            Verdict::Kill => {
+                self.stats.killed += 1;
+                procfs::kill_process(c.tgid);
+            }
+            _ => {}
+        }
+        verdict
+    }
+
+    fn observe(&mut self, o: &Obs) -> bool {
+        if self.cfg.mode != Mode::Learn {
+            return false;
+        }
+        let key = o.key();
+        if !self.learned.insert(key) {
+            return false;
+        }
+        o.record(&mut self.observed);
+        true
+    }
+
+    fn getfd(&self, c: &Call, fd: u64) -> Result<OwnedFd, Errno> {
+        let pidfd = self
+            .procs
+            .get(&c.tgid)
+            .and_then(|p| p.pidfd.as_ref())
+            .ok_or(Errno::SRCH)?;
+        let fd = i32::try_from(fd as i64).map_err(|_| Errno::BADF)?;
+        rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
+    }
+
+    /// Whether the process's filesystem credentials are the supervisor's, so an operation the
+    /// supervisor performs for it is checked by the kernel exactly as its own would be.
+    fn same_creds(&self, st: &procfs::Status) -> bool {
+        st.uids[3] == self.my_creds.uids[3]
+            && st.gids[3] == self.my_creds.gids[3]
+            && st.groups == self.my_creds.groups
+    }
+}
+
+/// One notified call.
+pub(crate) struct Call {
+    pub id: u64,
+    pub tid: u32,
+    pub tgid: u32,
+    pub sys: Sys,
+    pub args: [u64; 6],
+}

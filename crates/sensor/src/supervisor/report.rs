@@ -1,0 +1,309 @@
+//! Turning decisions into events (the wire format is documented in docs/events.md).
+
+use super::{Call, Supervisor, Verdict};
+use crate::procfs;
+use std::net::IpAddr;
+use vigil_events::{
+    Actor, Class, ConnectionInfo, Endpoint, Event, Evidence, File, FindingInfo, Module, Outcome,
+    Process, Severity, User,
+};
+use vigil_policy::{Mode, Observed, ObservedDest, Section, Transport};
+
+/// One observation, in the policy's terms (what learn mode records).
+#[derive(Debug, Clone)]
+pub(crate) enum Obs {
+    Exec(String),
+    Fork,
+    Connect(ObservedDest),
+    Listen(Transport, u16),
+    Write(String),
+    ExecMap(String),
+    WriteExecute,
+    AnonymousExecute,
+    Memfd,
+}
+
+impl Obs {
+    /// A stable text form, also written to events as `unmapped.observation` so that
+    /// `vigil policy from-events` can rebuild a policy from logs.
+    pub fn key(&self) -> String {
+        match self {
+            Obs::Exec(p) => format!("exec:{p}"),
+            Obs::Fork => "fork".into(),
+            Obs::Connect(ObservedDest::Ip(ip @ IpAddr::V6(_), port)) => format!("connect:[{ip}]:{port}"),
+            Obs::Connect(ObservedDest::Ip(ip, port)) => format!("connect:{ip}:{port}"),
+            Obs::Connect(ObservedDest::UnixPath(p)) => format!("connect:unix:{p}"),
+            Obs::Connect(ObservedDest::UnixAbstract(n)) => format!("connect:unix:@{n}"),
+            Obs::Listen(Transport::Tcp, p) => format!("listen:tcp:{p}"),
+            Obs::Listen(Transport::Udp, p) => format!("listen:udp:{p}"),
+            Obs::Listen(Transport::Any, p) => format!("listen:{p}"),
+            Obs::Write(p) => format!("write:{p}"),
+            Obs::ExecMap(p) => format!("exec_map:{p}"),
+            Obs::WriteExecute => "memory:write_execute".into(),
+            Obs::AnonymousExecute => "memory:anonymous_execute".into(),
+            Obs::Memfd => "memory:memfd".into(),
+        }
+    }
+
+    pub fn record(&self, o: &mut Observed) {
+        match self {
+            Obs::Exec(p) => {
+                o.exec.insert(p.clone());
+            }
+            Obs::Fork => o.fork = true,
+            Obs::Connect(d) => {
+                o.connect.insert(d.clone());
+            }
+            Obs::Listen(t, p) => {
+                o.listen.insert((*t, *p));
+            }
+            Obs::Write(p) => {
+                o.write.insert(p.clone());
+            }
+            Obs::ExecMap(p) => {
+                o.exec_map.insert(p.clone());
+            }
+            Obs::WriteExecute => o.write_execute = true,
+            Obs::AnonymousExecute => o.anonymous_execute = true,
+            Obs::Memfd => o.memfd = true,
+        }
+    }
+}
+
+/// What happened, for the activity event.
+#[derive(Debug, Clone)]
+pub(crate) enum Activity {
+    /// Process Activity: Launch (an exec).
+    Launch { path: String, cmd_line: String },
+    /// Process Activity: Launch (a fork, no exec).
+    Fork,
+    /// Network Activity (1 Open, 6 Traffic, 7 Listen).
+    Network { activity: u32, endpoint: Endpoint, protocol: &'static str },
+    /// File System Activity (1 Create, 3 Update, 4 Delete, 5 Rename).
+    File { activity: u32, path: String },
+    /// Module Activity: Load (an executable mapping).
+    Module { path: String },
+    /// Process Activity: Inject (executable memory).
+    Memory { what: String },
+}
+
+/// One decision to make and report.
+pub(crate) struct Decision {
+    pub allowed: bool,
+    pub section: Section,
+    pub errno: i32,
+    pub rule: &'static str,
+    pub title: String,
+    pub severity: Severity,
+    pub obs: Option<Obs>,
+    pub activity: Activity,
+    /// Report the activity even when allowed (every exec, connect, listen).
+    pub always: bool,
+}
+
+impl Supervisor<'_> {
+    pub(crate) fn event(&self, class: Class, activity: u32, severity: Severity, message: String) -> Event {
+        let mut e = Event::new(class, activity, severity, message, self.cfg.device.clone());
+        e.set("mode", self.cfg.mode.as_str());
+        e.set("layer", self.cfg.install.layer.as_str());
+        for (k, v) in &self.cfg.tags {
+            e.unmapped.insert(k.clone(), v.clone());
+        }
+        e
+    }
+
+    pub(crate) fn process_of(&mut self, tgid: u32, tid: Option<u32>) -> Process {
+        let p = self.procs.get_mut(&tgid);
+        let (exe, ppid, cmd) = match p {
+            Some(p) => {
+                if p.cmdline.is_none() {
+                    let cl = procfs::cmdline(tgid).join(" ");
+                    p.cmdline = Some(cl);
+                }
+                (p.exe.clone(), p.ppid, p.cmdline.clone())
+            }
+            None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None),
+        };
+        Process {
+            pid: tgid,
+            tid: tid.filter(|t| *t != tgid),
+            file: (!exe.is_empty()).then(|| File::at(exe)),
+            cmd_line: cmd.filter(|c| !c.is_empty()),
+            parent_process: (ppid != 0).then(|| {
+                Box::new(Process {
+                    pid: ppid,
+                    ..Default::default()
+                })
+            }),
+            user: Some(User {
+                uid: self.my_creds.uids[0].to_string(),
+            }),
+            cwd: None,
+        }
+    }
+
+    pub(crate) fn report_decision(&mut self, c: &Call, d: &super::report::Decision, verdict: Verdict, new_obs: bool) {
+        let mode = self.cfg.mode;
+        let outcome = match (mode, d.allowed, verdict) {
+            (Mode::Learn, _, _) => Outcome::Logged,
+            (_, true, _) => Outcome::Allowed,
+            (_, false, Verdict::Allow) => Outcome::Detected,
+            (_, false, Verdict::Deny(_)) => Outcome::Blocked,
+            (_, false, Verdict::Kill) => Outcome::Killed,
+        };
+        let violation = !d.allowed && mode != Mode::Learn;
+        let actor = self.process_of(c.tgid, Some(c.tid));
+        let syscall = c.sys.name();
+        let obs_key = d.obs.as_ref().map(|o| o.key());
+
+        let emit_activity = d.always || violation || new_obs;
+        let mut evidence = Evidence {
+            process: Some(actor.clone()),
+            ..Default::default()
+        };
+        let activity_event = match &d.activity {
+            Activity::Launch { path, cmd_line } => {
+                evidence.file = Some(File::at(path.clone()));
+                let mut e = self.event(Class::Process, 1, sev(violation, d.severity), format!("{} executes {path}", actor.pid));
+                e.process = Some(Process {
+                    pid: c.tgid,
+                    file: Some(File::at(path.clone())),
+                    cmd_line: Some(cmd_line.clone()),
+                    parent_process: Some(Box::new(Process { pid: actor.parent_process.as_ref().map_or(0, |p| p.pid), ..Default::default() })),
+                    user: actor.user.clone(),
+                    ..Default::default()
+                });
+                Some(e)
+            }
+            Activity::Fork => {
+                let mut e = self.event(Class::Process, 1, sev(violation, d.severity), format!("{} creates a process", actor.pid));
+                e.process = Some(Process { pid: 0, parent_process: Some(Box::new(Process { pid: c.tgid, ..Default::default() })), ..Default::default() });
+                Some(e)
+            }
+            Activity::Network { activity, endpoint, protocol } => {
+                evidence.dst_endpoint = Some(endpoint.clone());
+                let act = if violation && verdict != Verdict::Allow { 5 } else { *activity };
+                let what = endpoint
+                    .path
+                    .clone()
+                    .or_else(|| endpoint.ip.as_ref().map(|ip| match endpoint.port {
+                        Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
+                        Some(p) => format!("{ip}:{p}"),
+                        None => ip.clone(),
+                    }))
+                    .unwrap_or_default();
+                let verb = match act {
+                    5 => "refused: connection to",
+                    7 => "listens on",
+                    6 => "sends to",
+                    _ => "connects to",
+                };
+                let mut e = self.event(Class::Network, act, sev(violation, d.severity), format!("{} {verb} {what}", actor.pid));
+                e.dst_endpoint = Some(endpoint.clone());
+                e.connection_info = Some(ConnectionInfo {
+                    protocol_name: protocol.to_string(),
+                    direction_id: if act == 7 { 1 } else { 2 },
+                });
+                Some(e)
+            }
+            Activity::File { activity, path } => {
+                evidence.file = Some(File::at(path.clone()));
+                let mut e = self.event(Class::FileSystem, *activity, sev(violation, d.severity), format!("{} writes {path}", actor.pid));
+                e.file = Some(File::at(path.clone()));
+                Some(e)
+            }
+            Activity::Module { path } => {
+                evidence.file = Some(File::at(path.clone()));
+                let mut e = self.event(Class::Module, 1, sev(violation, d.severity), format!("{} maps {path} executable", actor.pid));
+                e.module = Some(Module {
+                    file: File::at(path.clone()),
+                    load_type_id: Some(99),
+                });
+                Some(e)
+            }
+            Activity::Memory { what } => {
+                let mut e = self.event(Class::Process, 4, sev(violation, d.severity), format!("{} {what}", actor.pid));
+                e.process = Some(actor.clone());
+                Some(e)
+            }
+        };
+        if emit_activity {
+            if let Some(mut e) = activity_event {
+                e.actor = Some(Actor { process: actor.clone() });
+                e = e.with_outcome(outcome);
+                e.set("syscall", syscall);
+                if let Some(k) = &obs_key {
+                    e.set("observation", k.clone());
+                }
+                if violation {
+                    e.set("rule", d.rule);
+                }
+                self.sink.emit(&e);
+            }
+        }
+        if violation {
+            let mut f = self.event(Class::DetectionFinding, 1, d.severity, d.title.clone());
+            f.finding_info = Some(FindingInfo {
+                uid: d.rule.to_string(),
+                title: d.title.clone(),
+                desc: None,
+                types: Vec::new(),
+            });
+            f.actor = Some(Actor { process: actor });
+            f.evidences = vec![evidence];
+            f.is_alert = Some(true);
+            f = f.with_outcome(outcome);
+            f.set("syscall", syscall);
+            if let Some(k) = obs_key {
+                f.set("observation", k);
+            }
+            if d.errno != 0 && matches!(verdict, Verdict::Deny(_)) {
+                f.set("errno", d.errno);
+            }
+            self.sink.emit(&f);
+        }
+    }
+
+    /// A finding for something no policy can allow (tampering, a forged exec image).
+    pub(crate) fn report_incident(&mut self, c: &Call, rule: &'static str, title: String, severity: Severity, outcome: Outcome) {
+        let actor = self.process_of(c.tgid, Some(c.tid));
+        let mut f = self.event(Class::DetectionFinding, 1, severity, title.clone());
+        f.finding_info = Some(FindingInfo {
+            uid: rule.to_string(),
+            title,
+            desc: None,
+            types: Vec::new(),
+        });
+        f.evidences = vec![Evidence {
+            process: Some(actor.clone()),
+            ..Default::default()
+        }];
+        f.actor = Some(Actor { process: actor });
+        f.is_alert = Some(true);
+        f = f.with_outcome(outcome);
+        f.set("syscall", c.sys.name());
+        self.sink.emit(&f);
+    }
+
+    pub(crate) fn report_exit(&mut self, tgid: u32, code: Option<i32>) {
+        let process = self.process_of(tgid, None);
+        let msg = match code {
+            Some(c) if c > 128 => format!("{tgid} killed by signal {}", c - 128),
+            Some(c) => format!("{tgid} exited with status {c}"),
+            None => format!("{tgid} exited"),
+        };
+        let mut e = self.event(Class::Process, 2, Severity::Informational, msg);
+        e.actor = Some(Actor { process: process.clone() });
+        e.process = Some(process);
+        e.exit_code = code;
+        self.sink.emit(&e);
+    }
+}
+
+fn sev(violation: bool, s: Severity) -> Severity {
+    if violation {
+        s
+    } else {
+        Severity::Informational
+    }
+}
