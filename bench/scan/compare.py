@@ -89,7 +89,8 @@ def main():
 
     venv_bin = os.path.dirname(sys.executable)
     t_pa_one = best_of(3, lambda: subprocess.run(
-        [os.path.join(venv_bin, "parliament"), "--file", one], capture_output=True, check=False))
+        [os.path.join(venv_bin, "parliament"), "--files", one], capture_output=True,
+        stdin=subprocess.DEVNULL, check=False))
     t_cs_one = best_of(3, lambda: subprocess.run(
         [os.path.join(venv_bin, "cloudsplaining"), "scan-policy-file", "--input-file", one],
         capture_output=True, check=False))
