@@ -81,21 +81,10 @@ impl Res {
     }
 }
 
+/// Placeholders as an opaque character that only a wildcard matches: what a pattern surely
+/// names.
 fn opaque(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        match rest[start..].find('}') {
-            Some(end) => {
-                out.push_str(&rest[..start]);
-                out.push('\u{1}');
-                rest = &rest[start + end + 1..];
-            }
-            None => break,
-        }
-    }
-    out.push_str(rest);
-    out
+    glob::replace_placeholders(s, '\u{1}')
 }
 
 /// The part of an ARN after `arn:partition:service:region:account:`.

@@ -101,13 +101,18 @@ pub fn covers(general: &[u8], specific: &[u8]) -> bool {
 /// Replaces every `${...}` placeholder (an ARN format's `${Region}`, a policy variable such as
 /// `${aws:username}`, a template reference) with `*`.
 pub fn placeholders_to_star(s: &str) -> String {
+    replace_placeholders(s, '*')
+}
+
+/// Replaces every `${...}` placeholder with `with`; an unclosed `${` is kept as written.
+pub fn replace_placeholders(s: &str, with: char) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(start) = rest.find("${") {
         match rest[start..].find('}') {
             Some(end) => {
                 out.push_str(&rest[..start]);
-                out.push('*');
+                out.push(with);
                 rest = &rest[start + end + 1..];
             }
             None => break,
