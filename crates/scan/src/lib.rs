@@ -5,6 +5,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod actions;
 mod finding;
+pub mod iam;
+pub mod render;
+pub mod walk;
 
-pub use finding::{Category, Finding, Position, Report, ScanError, Severity};
+pub use finding::{
+    Category, Finding, LineIndex, Position, Report, ScanError, Severity, UnknownSeverity,
+};
