@@ -106,13 +106,19 @@ mod tests {
     fn sh_has_a_loader_and_scripts_chain() {
         let chain = exec_chain("/bin/sh");
         assert!(chain.len() >= 2, "{chain:?}");
-        assert!(chain.last().is_some_and(|l| l.contains("ld-linux")), "{chain:?}");
+        assert!(
+            chain.last().is_some_and(|l| l.contains("ld-linux")),
+            "{chain:?}"
+        );
         let dir = std::env::temp_dir().join(format!("vigil-image-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("s.sh");
         std::fs::write(&script, "#!/bin/sh -e\necho hi\n").unwrap();
         let mut f = File::open(&script).unwrap();
-        assert_eq!(shebang(&mut f).unwrap(), Some(("/bin/sh".into(), Some("-e".into()))));
+        assert_eq!(
+            shebang(&mut f).unwrap(),
+            Some(("/bin/sh".into(), Some("-e".into())))
+        );
         let chain = exec_chain(script.to_str().unwrap());
         assert!(chain.len() >= 3, "{chain:?}");
         let _ = std::fs::remove_dir_all(&dir);

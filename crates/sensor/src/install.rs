@@ -111,13 +111,11 @@ fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
-/// Checks on a fresh listener that the kernel has what the supervisor needs besides user
-/// notification: `pidfd_getfd` (5.6) and `SECCOMP_IOCTL_NOTIF_ADDFD` (5.9). Returns whether
-/// `SECCOMP_ADDFD_FLAG_SEND` (5.14) works, or what is missing.
+/// Checks on a fresh listener that the kernel has `SECCOMP_IOCTL_NOTIF_ADDFD` (5.9). Returns
+/// whether `SECCOMP_ADDFD_FLAG_SEND` (5.14) works, or what is missing.
+/// Must not make any call the filter notifies (the listener has no reader yet): `pidfd_getfd`
+/// is checked before the filter is installed.
 pub fn supervisor_features(listener: BorrowedFd<'_>) -> Result<bool, String> {
-    if !sys::syscall_exists(libc::SYS_pidfd_getfd) {
-        return Err("the kernel has no pidfd_getfd (Linux 5.6+)".into());
-    }
     let probe_fd = listener; // any valid fd will do as the source
     match sys::notif_addfd(listener, 0, probe_fd, false, false) {
         Err(e) if errno_of(&e) == libc::ENOENT => {}
@@ -128,20 +126,28 @@ pub fn supervisor_features(listener: BorrowedFd<'_>) -> Result<bool, String> {
         }
         Ok(_) => return Err("SECCOMP_IOCTL_NOTIF_ADDFD accepted a bogus id".into()),
     }
-    Ok(matches!(sys::notif_addfd(listener, 0, probe_fd, false, true),
-        Err(e) if errno_of(&e) == libc::ENOENT))
+    Ok(
+        matches!(sys::notif_addfd(listener, 0, probe_fd, false, true),
+        Err(e) if errno_of(&e) == libc::ENOENT),
+    )
 }
 
 /// Installs the strongest layer that works on the calling thread and sends the report (and
 /// the listener, for the supervised layer) over `sock`. `want_supervised` false skips straight
 /// to the kernel-only layer. The calling process must be single-threaded.
-pub fn install_and_handoff(progs: &Programs, sock: BorrowedFd<'_>, want_supervised: bool) -> Report {
+pub fn install_and_handoff(
+    progs: &Programs,
+    sock: BorrowedFd<'_>,
+    want_supervised: bool,
+) -> Report {
     if let Err(e) = rustix::thread::set_no_new_privs(true) {
         let report = Report {
             layer: Layer::None,
             wait_killable: false,
             addfd_send: false,
-            reason: format!("PR_SET_NO_NEW_PRIVS refused ({e}): no seccomp filter can be installed"),
+            reason: format!(
+                "PR_SET_NO_NEW_PRIVS refused ({e}): no seccomp filter can be installed"
+            ),
         };
         let _ = sys::send_fd(sock, None, &report.encode());
         return report;
@@ -150,12 +156,14 @@ pub fn install_and_handoff(progs: &Programs, sock: BorrowedFd<'_>, want_supervis
     // The sender thread must exist before the filter does.
     let (tx, rx) = std::sync::mpsc::channel::<(Option<OwnedFd>, Vec<u8>)>();
     let sender = sock.try_clone_to_owned().and_then(|own| {
-        std::thread::Builder::new().name("vigil-handoff".into()).spawn(move || {
-            if let Ok((fd, msg)) = rx.recv() {
-                return sys::send_fd(own.as_fd(), fd.as_ref().map(|f| f.as_fd()), &msg);
-            }
-            Ok(())
-        })
+        std::thread::Builder::new()
+            .name("vigil-handoff".into())
+            .spawn(move || {
+                if let Ok((fd, msg)) = rx.recv() {
+                    return sys::send_fd(own.as_fd(), fd.as_ref().map(|f| f.as_fd()), &msg);
+                }
+                Ok(())
+            })
     });
     let Ok(sender) = sender else {
         let report = Report {
@@ -176,15 +184,18 @@ pub fn install_and_handoff(progs: &Programs, sock: BorrowedFd<'_>, want_supervis
         want_supervised = false;
     }
     if want_supervised {
-        let attempt = sys::install_filter(&progs.supervised, flags::NEW_LISTENER | flags::WAIT_KILLABLE_RECV)
-            .map(|l| (l, true))
-            .or_else(|e| {
-                if errno_of(&e) == libc::EINVAL {
-                    sys::install_filter(&progs.supervised, flags::NEW_LISTENER).map(|l| (l, false))
-                } else {
-                    Err(e)
-                }
-            });
+        let attempt = sys::install_filter(
+            &progs.supervised,
+            flags::NEW_LISTENER | flags::WAIT_KILLABLE_RECV,
+        )
+        .map(|l| (l, true))
+        .or_else(|e| {
+            if errno_of(&e) == libc::EINVAL {
+                sys::install_filter(&progs.supervised, flags::NEW_LISTENER).map(|l| (l, false))
+            } else {
+                Err(e)
+            }
+        });
         match attempt {
             Ok((Some(listener), killable)) => match supervisor_features(listener.as_fd()) {
                 Ok(addfd_send) => {

@@ -89,7 +89,9 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> RunError + '_ {
 /// Runs the command under the sensor and supervises it to the end.
 pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     let me = std::process::id();
-    let my_pgid = rustix::process::getpgid(None).map(|p| p.as_raw_nonzero().get() as u32).unwrap_or(me);
+    let my_pgid = rustix::process::getpgid(None)
+        .map(|p| p.as_raw_nonzero().get() as u32)
+        .unwrap_or(me);
     let protected = Protected {
         pids: vec![me],
         pgids: vec![my_pgid],
@@ -101,8 +103,10 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         protected: protected.clone(),
     };
     let progs = Programs {
-        supervised: filter::build(&spec_for(FilterLayer::Supervised)).map_err(|e| RunError::Setup(e.to_string()))?,
-        kernel_only: filter::build(&spec_for(FilterLayer::KernelOnly)).map_err(|e| RunError::Setup(e.to_string()))?,
+        supervised: filter::build(&spec_for(FilterLayer::Supervised))
+            .map_err(|e| RunError::Setup(e.to_string()))?,
+        kernel_only: filter::build(&spec_for(FilterLayer::KernelOnly))
+            .map_err(|e| RunError::Setup(e.to_string()))?,
     };
     let abi = sys::landlock_abi().unwrap_or(0);
     let ll_plan = landlock::plan(&spec.policy, spec.mode, &spec.program);
@@ -140,8 +144,12 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     // the function are re-parented here so their exits are seen.
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| RunError::Setup(format!("PR_SET_DUMPABLE: {e}")))?;
-    let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::from_raw(me as i32).ok_or_else(|| RunError::Setup("bad pid".into()))?));
-    let signals = sys::block_signals_to_fd(&crate::supervisor::HANDLED_SIGNALS).map_err(io_err("signalfd"))?;
+    let _ = rustix::process::set_child_subreaper(Some(
+        rustix::process::Pid::from_raw(me as i32)
+            .ok_or_else(|| RunError::Setup("bad pid".into()))?,
+    ));
+    let signals = sys::block_signals_to_fd(&crate::supervisor::HANDLED_SIGNALS)
+        .map_err(io_err("signalfd"))?;
     let tty_fg = rustix::termios::tcgetpgrp(std::io::stdin())
         .ok()
         .is_some_and(|fg| fg.as_raw_nonzero().get() as u32 == my_pgid);
@@ -179,16 +187,26 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
 
     let abort = |why: RunError| -> RunError {
         let _ = rustix::io::write(&parent_sock, &[0]);
-        let _ = rustix::process::waitpid(rustix::process::Pid::from_raw(child as i32), rustix::process::WaitOptions::empty());
+        let _ = rustix::process::waitpid(
+            rustix::process::Pid::from_raw(child as i32),
+            rustix::process::WaitOptions::empty(),
+        );
         why
     };
     let mut buf = [0u8; 512];
-    let (n, listener): (usize, Option<OwnedFd>) = match sys::recv_fd(parent_sock.as_fd(), &mut buf) {
+    let (n, listener): (usize, Option<OwnedFd>) = match sys::recv_fd(parent_sock.as_fd(), &mut buf)
+    {
         Ok(r) => r,
-        Err(e) => return Err(abort(RunError::Setup(format!("no report from the sensor: {e}")))),
+        Err(e) => {
+            return Err(abort(RunError::Setup(format!(
+                "no report from the sensor: {e}"
+            ))))
+        }
     };
     let Some(report) = Report::decode(&buf[..n]) else {
-        return Err(abort(RunError::Setup("the sensor sent no report (it failed before installing)".into())));
+        return Err(abort(RunError::Setup(
+            "the sensor sent no report (it failed before installing)".into(),
+        )));
     };
     if rank(report.layer) < rank(spec.require) {
         return Err(abort(RunError::LayerRequired {
@@ -198,7 +216,9 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         }));
     }
     if report.layer == Layer::Supervised && listener.is_none() {
-        return Err(abort(RunError::Setup("the sensor reported a listener but none arrived".into())));
+        return Err(abort(RunError::Setup(
+            "the sensor reported a listener but none arrived".into(),
+        )));
     }
 
     let start = start_event(&spec, &report, abi, &ll_plan);
@@ -207,7 +227,11 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         eprintln!(
             "vigil: warning: running with protection layer `{}`: {}",
             report.layer.as_str(),
-            if report.reason.is_empty() { "no supervisor" } else { &report.reason }
+            if report.reason.is_empty() {
+                "no supervisor"
+            } else {
+                &report.reason
+            }
         );
     }
 
@@ -223,14 +247,20 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         forward_to_pgid: child,
         tags: spec.tags,
     };
-    let supervisor = Supervisor::new(cfg, listener, signals, sink).map_err(|e| abort(RunError::Setup(format!("supervisor: {e}"))))?;
+    let supervisor = Supervisor::new(cfg, listener, signals, sink)
+        .map_err(|e| abort(RunError::Setup(format!("supervisor: {e}"))))?;
     if rustix::io::write(&parent_sock, &[1]).is_err() {
-        return Err(abort(RunError::Setup("the function went away before it started".into())));
+        return Err(abort(RunError::Setup(
+            "the function went away before it started".into(),
+        )));
     }
     let outcome = supervisor.run().map_err(io_err("supervisor"))?;
     if tty_fg {
         sys::block_signal(libc::SIGTTOU);
-        let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::Pid::from_raw(my_pgid as i32).unwrap_or(rustix::process::getpid()));
+        let _ = rustix::termios::tcsetpgrp(
+            std::io::stdin(),
+            rustix::process::Pid::from_raw(my_pgid as i32).unwrap_or(rustix::process::getpid()),
+        );
     }
     let mut e = [0u8; 4];
     let exec_error = match exec_err_r.read(&mut e) {
@@ -245,12 +275,20 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
 }
 
 fn start_event(spec: &RunSpec, report: &Report, abi: u32, plan: &landlock::Plan) -> Event {
-    let severity = if report.layer == Layer::Supervised { Severity::Informational } else { Severity::High };
+    let severity = if report.layer == Layer::Supervised {
+        Severity::Informational
+    } else {
+        Severity::High
+    };
     let mut e = Event::new(
         Class::ApplicationLifecycle,
         3,
         severity,
-        format!("vigil sensor started ({} mode, layer {})", spec.mode, report.layer.as_str()),
+        format!(
+            "vigil sensor started ({} mode, layer {})",
+            spec.mode,
+            report.layer.as_str()
+        ),
         spec.device.clone(),
     );
     e.status_id = Some(if report.layer == Layer::None { 2 } else { 1 });
@@ -269,7 +307,14 @@ fn start_event(spec: &RunSpec, report: &Report, abi: u32, plan: &landlock::Plan)
             "landlock_exec_rules": plan.exec.as_ref().map(|v| v.len()),
         }),
     );
-    e.set("command", spec.argv.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" "));
+    e.set(
+        "command",
+        spec.argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
     if let Some(p) = &spec.policy_source {
         e.set("policy", p.clone());
     }

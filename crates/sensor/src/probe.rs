@@ -54,7 +54,8 @@ fn child_checks() -> Probe {
     p.no_new_privs = true;
     p.pidfd_getfd = sys::syscall_exists(libc::SYS_pidfd_getfd);
     let prog = filter::allow_all();
-    let attempt = match sys::install_filter(&prog, flags::NEW_LISTENER | flags::WAIT_KILLABLE_RECV) {
+    let attempt = match sys::install_filter(&prog, flags::NEW_LISTENER | flags::WAIT_KILLABLE_RECV)
+    {
         Ok(l) => {
             p.wait_killable_recv = true;
             Ok(l)
@@ -109,12 +110,17 @@ pub fn probe() -> std::io::Result<Probe> {
             serde_json::from_slice::<Probe>(&buf).map_err(std::io::Error::other)?
         }
     };
-    p.kernel = rustix::system::uname().release().to_string_lossy().into_owned();
+    p.kernel = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
     p.seccomp_mode = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Seccomp:").map(|v| v.trim().parse().unwrap_or(0)))
+            s.lines().find_map(|l| {
+                l.strip_prefix("Seccomp:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
         })
         .unwrap_or(0);
     match sys::landlock_abi() {
@@ -130,22 +136,26 @@ pub fn probe() -> std::io::Result<Probe> {
     p.yama_ptrace_scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
         .ok()
         .and_then(|s| s.trim().parse().ok());
-    let (layer, reason) = if p.user_notification && p.addfd && p.pidfd_getfd && kernel_at_least(5, 9) {
-        (Layer::Supervised, String::new())
-    } else if p.seccomp_filter {
-        let why = if p.existing_listener {
-            "another seccomp listener exists in this process tree"
-        } else if !p.user_notification {
-            "seccomp user notification is unavailable"
+    let (layer, reason) =
+        if p.user_notification && p.addfd && p.pidfd_getfd && kernel_at_least(5, 9) {
+            (Layer::Supervised, String::new())
+        } else if p.seccomp_filter {
+            let why = if p.existing_listener {
+                "another seccomp listener exists in this process tree"
+            } else if !p.user_notification {
+                "seccomp user notification is unavailable"
+            } else {
+                "the kernel lacks pidfd_getfd or SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9+)"
+            };
+            (Layer::KernelOnly, why.to_string())
+        } else if !p.no_new_privs {
+            (Layer::None, "PR_SET_NO_NEW_PRIVS is refused".to_string())
         } else {
-            "the kernel lacks pidfd_getfd or SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9+)"
+            (
+                Layer::None,
+                "seccomp filters cannot be installed".to_string(),
+            )
         };
-        (Layer::KernelOnly, why.to_string())
-    } else if !p.no_new_privs {
-        (Layer::None, "PR_SET_NO_NEW_PRIVS is refused".to_string())
-    } else {
-        (Layer::None, "seccomp filters cannot be installed".to_string())
-    };
     p.layer = layer.as_str().to_string();
     p.layer_reason = reason;
     Ok(p)

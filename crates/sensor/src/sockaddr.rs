@@ -79,13 +79,22 @@ mod tests {
     fn decodes_families() {
         let mut v4 = vec![2u8, 0, 0x1f, 0x90, 127, 0, 0, 1];
         v4.resize(16, 0);
-        assert_eq!(decode(&v4), Some(SockAddr::Ip("127.0.0.1".parse().unwrap(), 8080)));
+        assert_eq!(
+            decode(&v4),
+            Some(SockAddr::Ip("127.0.0.1".parse().unwrap(), 8080))
+        );
         let mut v6 = vec![10u8, 0, 0, 80, 0, 0, 0, 0];
         v6.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
         v6.extend_from_slice(&[0, 0, 0, 0]);
         assert_eq!(decode(&v6), Some(SockAddr::Ip("::1".parse().unwrap(), 80)));
-        assert_eq!(decode(&[1, 0, 0, b'x']), Some(SockAddr::UnixAbstract(b"x".to_vec())));
-        assert_eq!(decode(&[1, 0, b'/', b'a', 0, 0]), Some(SockAddr::UnixPath(b"/a".to_vec())));
+        assert_eq!(
+            decode(&[1, 0, 0, b'x']),
+            Some(SockAddr::UnixAbstract(b"x".to_vec()))
+        );
+        assert_eq!(
+            decode(&[1, 0, b'/', b'a', 0, 0]),
+            Some(SockAddr::UnixPath(b"/a".to_vec()))
+        );
         assert_eq!(decode(&[2, 0, 0]), None);
         assert_eq!(unix_path(b"/a").unwrap(), vec![1, 0, b'/', b'a', 0]);
     }

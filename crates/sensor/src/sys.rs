@@ -481,19 +481,31 @@ pub fn getsockname_raw(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: the kernel writes at most `len` bytes to `ss`, which is that large.
     let ret = unsafe {
-        libc::getsockname(fd.as_raw_fd(), (&mut ss as *mut libc::sockaddr_storage).cast(), &mut len)
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
     };
     cvt(ret.into())?;
     let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
     // SAFETY: `ss` is `sockaddr_storage`-sized and `len` is clamped to that size.
-    let bytes = unsafe { std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), len) };
+    let bytes = unsafe {
+        std::slice::from_raw_parts((&ss as *const libc::sockaddr_storage).cast::<u8>(), len)
+    };
     Ok(bytes.to_vec())
 }
 
 /// `pidfd_send_signal` with a copied `siginfo_t` (128 bytes) when the process passed one.
-pub fn pidfd_send_signal_info(fd: BorrowedFd<'_>, sig: i32, info: Option<&[u8; 128]>, flags: u32) -> io::Result<()> {
+pub fn pidfd_send_signal_info(
+    fd: BorrowedFd<'_>,
+    sig: i32,
+    info: Option<&[u8; 128]>,
+    flags: u32,
+) -> io::Result<()> {
     let ptr = info.map_or(std::ptr::null(), |i| i.as_ptr());
     // SAFETY: `ptr` is NULL or points at 128 readable bytes (sizeof(siginfo_t)).
-    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, ptr, flags) };
+    let ret =
+        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, ptr, flags) };
     cvt(ret).map(drop)
 }

@@ -3,10 +3,11 @@
 
 mod cmd;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cmd::Cli::parse();
-    cmd::dispatch(cli)
+    match cmd::parse() {
+        Ok(cli) => cmd::dispatch(cli),
+        Err(code) => code,
+    }
 }

@@ -74,7 +74,10 @@ impl Supervisor<'_> {
         let fileless = r.path.starts_with("/memfd:") || r.path.ends_with(" (deleted)");
         let allowed = self.cfg.policy.allows_exec(&r.path);
         let title = if fileless {
-            format!("Fileless execution: {} runs from memory or a deleted file", r.path)
+            format!(
+                "Fileless execution: {} runs from memory or a deleted file",
+                r.path
+            )
         } else {
             format!("Execution of {} is not allowed by the policy", r.path)
         };
@@ -82,9 +85,17 @@ impl Supervisor<'_> {
             allowed,
             section: Section::Process,
             errno: libc::EACCES,
-            rule: if fileless { "process.exec.fileless" } else { "process.exec" },
+            rule: if fileless {
+                "process.exec.fileless"
+            } else {
+                "process.exec"
+            },
             title,
-            severity: if fileless { Severity::Critical } else { Severity::High },
+            severity: if fileless {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
             obs: Some(Obs::Exec(r.path.clone())),
             activity: Activity::Launch {
                 path: r.path.clone(),
@@ -245,7 +256,12 @@ impl Supervisor<'_> {
         let due: Vec<(u32, PendingExec)> = self
             .procs
             .values()
-            .filter_map(|p| p.pending_exec.clone().filter(|pe| pe.deadline > now).map(|pe| (p.tgid, pe)))
+            .filter_map(|p| {
+                p.pending_exec
+                    .clone()
+                    .filter(|pe| pe.deadline > now)
+                    .map(|pe| (p.tgid, pe))
+            })
             .collect();
         for (tgid, pe) in due {
             match self.check_image(tgid, &pe) {

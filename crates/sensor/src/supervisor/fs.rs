@@ -36,7 +36,9 @@ const HARMLESS_DEVICES: &[&str] = &[
 /// Objects that are not files in a directory: reopening one the process already has is not a
 /// filesystem write.
 fn is_anonymous_object(path: &str) -> bool {
-    ["pipe:[", "socket:[", "anon_inode:"].iter().any(|p| path.starts_with(p))
+    ["pipe:[", "socket:[", "anon_inode:"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 fn is_proc_mem(path: &str) -> bool {
@@ -73,7 +75,9 @@ impl Supervisor<'_> {
         }
         if is_anonymous_object(path)
             || HARMLESS_DEVICES.contains(&path)
-            || path.strip_prefix("/dev/pts/").is_some_and(|n| n.parse::<u32>().is_ok())
+            || path
+                .strip_prefix("/dev/pts/")
+                .is_some_and(|n| n.parse::<u32>().is_ok())
         {
             return Verdict::Allow;
         }
@@ -82,13 +86,23 @@ impl Supervisor<'_> {
             allowed: self.cfg.policy.allows_write(path),
             section: Section::Files,
             errno: libc::EACCES,
-            rule: if mem { "files.write.proc_mem" } else { "files.write" },
+            rule: if mem {
+                "files.write.proc_mem"
+            } else {
+                "files.write"
+            },
             title: if mem {
-                format!("Write access to process memory through {path} (code injection) is not allowed")
+                format!(
+                    "Write access to process memory through {path} (code injection) is not allowed"
+                )
             } else {
                 format!("Write to {path} is not allowed by the policy")
             },
-            severity: if mem { Severity::Critical } else { Severity::Medium },
+            severity: if mem {
+                Severity::Critical
+            } else {
+                Severity::Medium
+            },
             obs: Some(Obs::Write(path.to_string())),
             activity: Activity::File {
                 activity,
@@ -131,7 +145,13 @@ impl Supervisor<'_> {
         })
     }
 
-    fn resolve_arg(&self, c: &Call, dirfd: u64, path: &[u8], opts: Opts) -> Result<Resolved, Reply> {
+    fn resolve_arg(
+        &self,
+        c: &Call,
+        dirfd: u64,
+        path: &[u8],
+        opts: Opts,
+    ) -> Result<Resolved, Reply> {
         resolve(c.tid, c.tgid, Start::from_dirfd(dirfd), path, opts).map_err(Reply::errno)
     }
 
@@ -208,7 +228,8 @@ impl Supervisor<'_> {
             Err(reply) => return reply,
         };
         let cloexec = flags & libc::O_CLOEXEC != 0;
-        let oflags = OFlags::from_bits_retain(((flags | libc::O_CLOEXEC) & !libc::O_NOFOLLOW) as u32);
+        let oflags =
+            OFlags::from_bits_retain(((flags | libc::O_CLOEXEC) & !libc::O_NOFOLLOW) as u32);
         let mode = FMode::from_raw_mode(mode & 0o7777);
         let opened = with_umask(Some(st.umask), || open_resolved(&r, oflags, mode));
         match opened {
@@ -244,8 +265,12 @@ impl Supervisor<'_> {
                 self.allow_write(c, &r.path, 3)?;
                 let st = self.creds_for_fs(c)?;
                 let _ = st;
-                let fd = open_resolved(&r, OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, FMode::empty())
-                    .map_err(Reply::errno)?;
+                let fd = open_resolved(
+                    &r,
+                    OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
+                    FMode::empty(),
+                )
+                .map_err(Reply::errno)?;
                 Ok(match rfs::ftruncate(&fd, a[1]) {
                     Ok(()) => Reply::val(0),
                     Err(e) => Reply::errno(e),
@@ -266,10 +291,18 @@ impl Supervisor<'_> {
                 self.allow_write(c, &old.path, 5)?;
                 self.allow_write(c, &new.path, 5)?;
                 self.creds_for_fs(c)?;
-                let (Some(opar), Some(oname), Some(npar), Some(nname)) = (&old.parent, &old.name, &new.parent, &new.name) else {
+                let (Some(opar), Some(oname), Some(npar), Some(nname)) =
+                    (&old.parent, &old.name, &new.parent, &new.name)
+                else {
                     return Ok(Reply::err(libc::EBUSY));
                 };
-                Ok(done(rfs::renameat_with(opar, oname.as_c_str(), npar, nname.as_c_str(), RenameFlags::from_bits_retain(fl))))
+                Ok(done(rfs::renameat_with(
+                    opar,
+                    oname.as_c_str(),
+                    npar,
+                    nname.as_c_str(),
+                    RenameFlags::from_bits_retain(fl),
+                )))
             }
             Sys::link | Sys::linkat => {
                 let (od, op, nd, np, fl) = match c.sys {
@@ -293,7 +326,13 @@ impl Supervisor<'_> {
                     return Ok(Reply::err(libc::ENOENT));
                 };
                 let res = match (&old.parent, &old.name, &old.object) {
-                    (Some(opar), Some(oname), _) => rfs::linkat(opar, oname.as_c_str(), npar, nname.as_c_str(), AtFlags::empty()),
+                    (Some(opar), Some(oname), _) => rfs::linkat(
+                        opar,
+                        oname.as_c_str(),
+                        npar,
+                        nname.as_c_str(),
+                        AtFlags::empty(),
+                    ),
                     (_, _, Some(obj)) => rfs::linkat(
                         rfs::CWD,
                         format!("/proc/self/fd/{}", obj.as_raw_fd()),
@@ -322,7 +361,11 @@ impl Supervisor<'_> {
                     return Ok(Reply::err(libc::ENOENT));
                 };
                 let target = CString::new(target).map_err(|_| Reply::err(libc::EINVAL))?;
-                Ok(done(rfs::symlinkat(target.as_c_str(), npar, nname.as_c_str())))
+                Ok(done(rfs::symlinkat(
+                    target.as_c_str(),
+                    npar,
+                    nname.as_c_str(),
+                )))
             }
             Sys::unlink | Sys::unlinkat | Sys::rmdir => {
                 let (d, p, fl) = match c.sys {
@@ -340,7 +383,11 @@ impl Supervisor<'_> {
                 let (Some(par), Some(name)) = (&r.parent, &r.name) else {
                     return Ok(Reply::err(libc::EBUSY));
                 };
-                let flags = if fl & libc::AT_REMOVEDIR != 0 { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+                let flags = if fl & libc::AT_REMOVEDIR != 0 {
+                    AtFlags::REMOVEDIR
+                } else {
+                    AtFlags::empty()
+                };
                 Ok(done(rfs::unlinkat(par, name.as_c_str(), flags)))
             }
             Sys::mkdir | Sys::mkdirat | Sys::mknod | Sys::mknodat => {
@@ -365,8 +412,18 @@ impl Supervisor<'_> {
                         rfs::mkdirat(par, name.as_c_str(), FMode::from_raw_mode(mode & 0o7777))
                     } else {
                         let ft = FileType::from_raw_mode(mode);
-                        let ft = if mode & libc::S_IFMT == 0 { FileType::RegularFile } else { ft };
-                        rfs::mknodat(par, name.as_c_str(), ft, FMode::from_raw_mode(mode & 0o7777), dev)
+                        let ft = if mode & libc::S_IFMT == 0 {
+                            FileType::RegularFile
+                        } else {
+                            ft
+                        };
+                        rfs::mknodat(
+                            par,
+                            name.as_c_str(),
+                            ft,
+                            FMode::from_raw_mode(mode & 0o7777),
+                            dev,
+                        )
                     }
                 });
                 Ok(done(res))
@@ -398,8 +455,14 @@ fn open_resolved(r: &Resolved, flags: OFlags, mode: FMode) -> Result<OwnedFd, Er
     let fifo = r.file_type == Some(FileType::Fifo);
     let wants_block = !flags.contains(OFlags::NONBLOCK);
     let attempt = |flags: OFlags| match (&r.parent, &r.name, &r.object) {
-        (Some(parent), Some(name), _) => rfs::openat(parent, name.as_c_str(), flags | OFlags::NOFOLLOW, mode),
-        (_, _, Some(obj)) => rfs::open(format!("/proc/self/fd/{}", obj.as_fd().as_raw_fd()), flags, mode),
+        (Some(parent), Some(name), _) => {
+            rfs::openat(parent, name.as_c_str(), flags | OFlags::NOFOLLOW, mode)
+        }
+        (_, _, Some(obj)) => rfs::open(
+            format!("/proc/self/fd/{}", obj.as_fd().as_raw_fd()),
+            flags,
+            mode,
+        ),
         _ => Err(Errno::NOENT),
     };
     if !fifo || !wants_block {

@@ -53,7 +53,9 @@ impl Supervisor<'_> {
             section: Section::Files,
             errno: libc::EACCES,
             rule: "files.exec_map",
-            title: format!("Executable mapping of {path} (a library not in the policy) is not allowed"),
+            title: format!(
+                "Executable mapping of {path} (a library not in the policy) is not allowed"
+            ),
             severity: Severity::High,
             obs: Some(Obs::ExecMap(path.to_string())),
             activity: Activity::Module {
@@ -99,7 +101,10 @@ impl Supervisor<'_> {
             let (start, len) = (c.args[0], c.args[1]);
             let end = start.saturating_add(len.max(1));
             let maps = procfs::maps(c.tgid).unwrap_or_default();
-            let touched: Vec<_> = maps.into_iter().filter(|m| m.start < end && m.end > start).collect();
+            let touched: Vec<_> = maps
+                .into_iter()
+                .filter(|m| m.start < end && m.end > start)
+                .collect();
             let mut v = Verdict::Allow;
             if touched.is_empty() || touched.iter().any(|m| m.is_anonymous()) {
                 v = self.anon_exec(c, writable, c.sys.name());
@@ -136,7 +141,9 @@ impl Supervisor<'_> {
         let bad = maps
             .iter()
             .filter(|m| m.exec && !m.is_anonymous())
-            .find(|m| !(self.cfg.policy.allows_exec_map(&m.path) || self.image_file(c.tgid, &m.path)))
+            .find(|m| {
+                !(self.cfg.policy.allows_exec_map(&m.path) || self.image_file(c.tgid, &m.path))
+            })
             .map(|m| m.path.clone());
         let Some(bad) = bad else {
             return true;
@@ -171,7 +178,9 @@ impl Supervisor<'_> {
             section: Section::Memory,
             errno: libc::EPERM,
             rule: "memory.memfd",
-            title: format!("memfd_create(\"{name}\"): in-memory files are not allowed by the policy"),
+            title: format!(
+                "memfd_create(\"{name}\"): in-memory files are not allowed by the policy"
+            ),
             severity: Severity::Medium,
             obs: Some(Obs::Memfd),
             activity: Activity::File {

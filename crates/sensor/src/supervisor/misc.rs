@@ -14,7 +14,9 @@ impl Supervisor<'_> {
         let target = c.args[0] as u32 as i32;
         let what = match c.sys {
             Sys::kill if target == -1 => "kill(-1): a signal to every process".to_string(),
-            Sys::kill if target < 0 => format!("kill({target}): a signal to the supervisor's process group"),
+            Sys::kill if target < 0 => {
+                format!("kill({target}): a signal to the supervisor's process group")
+            }
             Sys::setpgid => "setpgid into the supervisor's process group".to_string(),
             s => format!("{}({}) aimed at the supervisor", s.name(), c.args[0] as u32),
         };
@@ -77,7 +79,12 @@ impl Supervisor<'_> {
         } else {
             None
         };
-        match sys::pidfd_send_signal_info(fd.as_fd(), c.args[1] as i32, info.as_ref(), c.args[3] as u32) {
+        match sys::pidfd_send_signal_info(
+            fd.as_fd(),
+            c.args[1] as i32,
+            info.as_ref(),
+            c.args[3] as u32,
+        ) {
             Ok(()) => Reply::val(0),
             Err(e) => Reply::err(e.raw_os_error().unwrap_or(libc::EPERM)),
         }
@@ -98,7 +105,10 @@ impl Supervisor<'_> {
         self.report_incident(
             c,
             "hardening",
-            format!("{} denied (hardening group `{name}`): {reason}", c.sys.name()),
+            format!(
+                "{} denied (hardening group `{name}`): {reason}",
+                c.sys.name()
+            ),
             Severity::High,
             Outcome::Blocked,
         );

@@ -100,7 +100,10 @@ pub(crate) enum Verdict {
 pub(crate) enum Reply {
     Now(Answer),
     /// Install this fd in the process and return its number (an open performed for it).
-    AddFd { fd: OwnedFd, cloexec: bool },
+    AddFd {
+        fd: OwnedFd,
+        cloexec: bool,
+    },
     /// Answered later (an operation in progress).
     Later,
 }
@@ -182,7 +185,12 @@ impl<'s> Supervisor<'s> {
     /// A supervisor for `cfg`, answering on `listener` (none for the kernel-only and
     /// unprotected layers, where it only waits and reports). `signals` is a signalfd for
     /// [`HANDLED_SIGNALS`], blocked before the function was forked so no exit is missed.
-    pub fn new(cfg: Config, listener: Option<OwnedFd>, signals: OwnedFd, sink: &'s mut dyn Sink) -> io::Result<Self> {
+    pub fn new(
+        cfg: Config,
+        listener: Option<OwnedFd>,
+        signals: OwnedFd,
+        sink: &'s mut dyn Sink,
+    ) -> io::Result<Self> {
         let my_creds = procfs::status(std::process::id())?;
         Ok(Supervisor {
             cfg,
@@ -252,7 +260,9 @@ impl<'s> Supervisor<'s> {
                     Err(e) => return Err(e.into()),
                 }
                 let signal_ev = !fds[0].revents().is_empty();
-                let listener_ev = listener_at.map(|i| fds[i].revents()).unwrap_or(PollFlags::empty());
+                let listener_ev = listener_at
+                    .map(|i| fds[i].revents())
+                    .unwrap_or(PollFlags::empty());
                 let exited: Vec<u32> = proc_ids
                     .iter()
                     .enumerate()
@@ -266,6 +276,10 @@ impl<'s> Supervisor<'s> {
             };
             if signal_ev {
                 self.on_signals();
+            }
+            if !exited.is_empty() {
+                // Collect exit statuses of our own children first, so their events have one.
+                self.reap(false);
             }
             for t in exited {
                 self.on_exit(t);
@@ -284,7 +298,12 @@ impl<'s> Supervisor<'s> {
             }
         }
         // Exits not yet reported (processes reaped by their own parents).
-        let left: Vec<u32> = self.procs.values().filter(|p| !p.exited).map(|p| p.tgid).collect();
+        let left: Vec<u32> = self
+            .procs
+            .values()
+            .filter(|p| !p.exited)
+            .map(|p| p.tgid)
+            .collect();
         for t in left {
             self.on_exit(t);
         }
@@ -314,14 +333,14 @@ impl<'s> Supervisor<'s> {
 
     /// Reaps children (the main process, and orphans adopted as subreaper).
     fn reap(&mut self, block_for_main: bool) {
-        use rustix::process::{waitpid, WaitOptions};
+        use rustix::process::{wait, WaitOptions};
         loop {
             let opts = if block_for_main && self.main_status.is_none() {
                 WaitOptions::empty()
             } else {
                 WaitOptions::NOHANG
             };
-            match waitpid(None, opts) {
+            match wait(opts) {
                 Ok(Some((pid, st))) => {
                     let pid = pid.as_raw_nonzero().get() as u32;
                     let code = wait_status_code(st);
@@ -346,8 +365,9 @@ impl<'s> Supervisor<'s> {
     /// The process `tgid`, creating its entry (and pidfd) on first sight.
     fn known(&mut self, tgid: u32) -> &mut Proc {
         self.procs.entry(tgid).or_insert_with(|| {
-            let pidfd = rustix::process::Pid::from_raw(tgid as i32)
-                .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
+            let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
+                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+            });
             let ppid = procfs::status(tgid).map(|s| s.ppid).unwrap_or(0);
             Proc {
                 tgid,
@@ -367,7 +387,9 @@ impl<'s> Supervisor<'s> {
     fn tgid_of(&mut self, tid: u32) -> Option<u32> {
         if let Some(&tg) = self.tids.get(&tid) {
             let alive = self.procs.get(&tg).is_some_and(|p| !p.exited);
-            if alive && (tg == tid || std::path::Path::new(&format!("/proc/{tg}/task/{tid}")).exists()) {
+            if alive
+                && (tg == tid || std::path::Path::new(&format!("/proc/{tg}/task/{tid}")).exists())
+            {
                 return Some(tg);
             }
         }

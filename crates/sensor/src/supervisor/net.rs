@@ -92,7 +92,11 @@ impl Supervisor<'_> {
         let sa = sockaddr::decode(&raw).ok_or(libc::EINVAL)?;
         Ok(match sa {
             SockAddr::Ip(ip, port) => {
-                let hit = self.cfg.policy.allows_ip(ip, port, &self.cfg.hosts).map(|h| h.map(str::to_string));
+                let hit = self
+                    .cfg
+                    .policy
+                    .allows_ip(ip, port, &self.cfg.hosts)
+                    .map(|h| h.map(str::to_string));
                 Dest {
                     obs: Some(ObservedDest::Ip(ip, port)),
                     endpoint: Endpoint {
@@ -111,12 +115,17 @@ impl Supervisor<'_> {
                     follow_last: true,
                     ..Default::default()
                 };
-                let r = resolve(c.tid, c.tgid, Start::Cwd, &p, opts).map_err(|e| e.raw_os_error())?;
+                let r =
+                    resolve(c.tid, c.tgid, Start::Cwd, &p, opts).map_err(|e| e.raw_os_error())?;
                 // Address the resolved socket through the pinned directory, so the path the
                 // process can still change is not the one used.
                 let (pin, rel) = match (r.parent, r.name, r.object) {
                     (Some(parent), Some(name), _) => {
-                        let rel = format!("/proc/self/fd/{}/{}", parent.as_raw_fd(), name.to_string_lossy());
+                        let rel = format!(
+                            "/proc/self/fd/{}/{}",
+                            parent.as_raw_fd(),
+                            name.to_string_lossy()
+                        );
                         (parent, rel)
                     }
                     (_, _, Some(obj)) => {
@@ -152,17 +161,26 @@ impl Supervisor<'_> {
             }
             // Dissolving an association, talking to the kernel, or an address the kernel will
             // refuse on the sockets a function can create: nothing to check.
-            SockAddr::Unspec | SockAddr::Netlink | SockAddr::UnixUnnamed | SockAddr::Other(_) => Dest {
-                obs: None,
-                endpoint: Endpoint::default(),
-                allowed: true,
-                raw,
-                _pin: None,
-            },
+            SockAddr::Unspec | SockAddr::Netlink | SockAddr::UnixUnnamed | SockAddr::Other(_) => {
+                Dest {
+                    obs: None,
+                    endpoint: Endpoint::default(),
+                    allowed: true,
+                    raw,
+                    _pin: None,
+                }
+            }
         })
     }
 
-    fn net_decision(&mut self, c: &Call, dest: &Dest, activity: u32, proto: &'static str, always: bool) -> Verdict {
+    fn net_decision(
+        &mut self,
+        c: &Call,
+        dest: &Dest,
+        activity: u32,
+        proto: &'static str,
+        always: bool,
+    ) -> Verdict {
         let Some(obs) = dest.obs.clone() else {
             return Verdict::Allow;
         };
@@ -203,7 +221,11 @@ impl Supervisor<'_> {
             Err(e) => return Reply::err(e),
         };
         let (proto, _) = protocol(sock.as_fd());
-        let proto = if dest.endpoint.path.is_some() { "unix" } else { proto };
+        let proto = if dest.endpoint.path.is_some() {
+            "unix"
+        } else {
+            proto
+        };
         match self.net_decision(c, &dest, 1, proto, true) {
             Verdict::Allow => {}
             Verdict::Deny(e) => return Reply::err(e),
@@ -257,7 +279,8 @@ impl Supervisor<'_> {
         };
         let mut data = Vec::new();
         if iov_len > 0 {
-            let iovs = procfs::read_bytes(c.tid, iov_ptr, iov_len * 16).map_err(|_| libc::EFAULT)?;
+            let iovs =
+                procfs::read_bytes(c.tid, iov_ptr, iov_len * 16).map_err(|_| libc::EFAULT)?;
             for i in 0..iov_len {
                 let base = le_u64(&iovs, i * 16);
                 let len = le_u64(&iovs, i * 16 + 8) as usize;
@@ -278,12 +301,27 @@ impl Supervisor<'_> {
                 if clen < 16 || at + clen > control.len() {
                     break;
                 }
-                let level = i32::from_le_bytes([control[at + 8], control[at + 9], control[at + 10], control[at + 11]]);
-                let kind = i32::from_le_bytes([control[at + 12], control[at + 13], control[at + 14], control[at + 15]]);
+                let level = i32::from_le_bytes([
+                    control[at + 8],
+                    control[at + 9],
+                    control[at + 10],
+                    control[at + 11],
+                ]);
+                let kind = i32::from_le_bytes([
+                    control[at + 12],
+                    control[at + 13],
+                    control[at + 14],
+                    control[at + 15],
+                ]);
                 if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
                     let mut p = at + 16;
                     while p + 4 <= at + clen {
-                        let their = i32::from_le_bytes([control[p], control[p + 1], control[p + 2], control[p + 3]]);
+                        let their = i32::from_le_bytes([
+                            control[p],
+                            control[p + 1],
+                            control[p + 2],
+                            control[p + 3],
+                        ]);
                         let ours = self.getfd(c, their as u64).map_err(|e| e.raw_os_error())?;
                         control[p..p + 4].copy_from_slice(&ours.as_raw_fd().to_le_bytes());
                         fds.push(ours);
@@ -293,12 +331,25 @@ impl Supervisor<'_> {
                 at += (clen + 7) & !7;
             }
         }
-        Ok((name.clone(), OutMessage { name, data, control, _fds: fds }))
+        Ok((
+            name.clone(),
+            OutMessage {
+                name,
+                data,
+                control,
+                _fds: fds,
+            },
+        ))
     }
 
     /// Checks the destinations of outgoing messages; rewrites Unix paths to the resolved
     /// ones. `None` when every destination may be used; `Some(reply)` to answer at once.
-    fn check_destinations(&mut self, c: &Call, sock: BorrowedFd<'_>, msgs: &mut [OutMessage]) -> Option<Reply> {
+    fn check_destinations(
+        &mut self,
+        c: &Call,
+        sock: BorrowedFd<'_>,
+        msgs: &mut [OutMessage],
+    ) -> Option<Reply> {
         let (proto, _) = protocol(sock);
         let mut pins = Vec::new();
         for m in msgs.iter_mut() {
@@ -310,8 +361,15 @@ impl Supervisor<'_> {
                 Err(e) => return Some(Reply::err(e)),
             };
             let key = Obs::Connect(dest.obs.clone()?).key();
-            let first = self.procs.get_mut(&c.tgid).is_some_and(|p| p.seen_dest.insert(key));
-            let proto = if dest.endpoint.path.is_some() { "unix" } else { proto };
+            let first = self
+                .procs
+                .get_mut(&c.tgid)
+                .is_some_and(|p| p.seen_dest.insert(key));
+            let proto = if dest.endpoint.path.is_some() {
+                "unix"
+            } else {
+                proto
+            };
             match self.net_decision(c, &dest, 6, proto, first) {
                 Verdict::Allow => {}
                 Verdict::Deny(e) => return Some(Reply::err(e)),
@@ -330,7 +388,15 @@ impl Supervisor<'_> {
     }
 
     /// Sends `msgs[done..]`; returns the reply, or `None` when it would block.
-    fn send_now(&self, c_tid: u32, sock: BorrowedFd<'_>, msgs: &[OutMessage], flags: i32, reply: SendReply, blocking: bool) -> Option<Reply> {
+    fn send_now(
+        &self,
+        c_tid: u32,
+        sock: BorrowedFd<'_>,
+        msgs: &[OutMessage],
+        flags: i32,
+        reply: SendReply,
+        blocking: bool,
+    ) -> Option<Reply> {
         let mut sent = 0usize;
         let mut first_bytes = 0usize;
         for (i, m) in msgs.iter().enumerate() {
@@ -345,7 +411,11 @@ impl Supervisor<'_> {
                         first_bytes = n;
                     }
                     if let SendReply::Count { vec_addr } = reply {
-                        let _ = sys::write_mem(c_tid, vec_addr + 64 * i as u64 + 56, &(n as u32).to_le_bytes());
+                        let _ = sys::write_mem(
+                            c_tid,
+                            vec_addr + 64 * i as u64 + 56,
+                            &(n as u32).to_le_bytes(),
+                        );
                     }
                     sent += 1;
                 }
@@ -374,7 +444,14 @@ impl Supervisor<'_> {
         })
     }
 
-    fn send_common(&mut self, c: &Call, fd: u64, mut msgs: Vec<OutMessage>, flags: i32, reply: SendReply) -> Reply {
+    fn send_common(
+        &mut self,
+        c: &Call,
+        fd: u64,
+        mut msgs: Vec<OutMessage>,
+        flags: i32,
+        reply: SendReply,
+    ) -> Reply {
         let sock = match self.getfd(c, fd) {
             Ok(s) => s,
             Err(e) => return Reply::errno(e),
@@ -385,7 +462,9 @@ impl Supervisor<'_> {
         if !self.still_valid(c.id) {
             return Reply::err(libc::EINTR);
         }
-        let blocking = !rustix::fs::fcntl_getfl(&sock).unwrap_or(OFlags::empty()).contains(OFlags::NONBLOCK);
+        let blocking = !rustix::fs::fcntl_getfl(&sock)
+            .unwrap_or(OFlags::empty())
+            .contains(OFlags::NONBLOCK);
         match self.send_now(c.tid, sock.as_fd(), &msgs, flags, reply, blocking) {
             Some(r) => r,
             None => {
@@ -401,7 +480,13 @@ impl Supervisor<'_> {
     }
 
     pub(super) fn on_sendto(&mut self, c: &Call) -> Reply {
-        let (buf, len, flags, addr, alen) = (c.args[1], c.args[2] as usize, c.args[3] as i32, c.args[4], c.args[5] as usize);
+        let (buf, len, flags, addr, alen) = (
+            c.args[1],
+            c.args[2] as usize,
+            c.args[3] as i32,
+            c.args[4],
+            c.args[5] as usize,
+        );
         if alen > 128 {
             return Reply::err(libc::EINVAL);
         }
@@ -433,7 +518,9 @@ impl Supervisor<'_> {
 
     pub(super) fn on_sendmsg(&mut self, c: &Call) -> Reply {
         match self.read_msghdr(c, c.args[1]) {
-            Ok((_, msg)) => self.send_common(c, c.args[0], vec![msg], c.args[2] as i32, SendReply::Bytes),
+            Ok((_, msg)) => {
+                self.send_common(c, c.args[0], vec![msg], c.args[2] as i32, SendReply::Bytes)
+            }
             Err(e) => Reply::err(e),
         }
     }
@@ -451,7 +538,15 @@ impl Supervisor<'_> {
         if msgs.is_empty() {
             return Reply::val(0);
         }
-        self.send_common(c, c.args[0], msgs, c.args[3] as i32, SendReply::Count { vec_addr: c.args[1] })
+        self.send_common(
+            c,
+            c.args[0],
+            msgs,
+            c.args[3] as i32,
+            SendReply::Count {
+                vec_addr: c.args[1],
+            },
+        )
     }
 
     pub(super) fn on_bind(&mut self, c: &Call) -> Reply {
@@ -520,7 +615,11 @@ impl Supervisor<'_> {
                     Err(r) => return r,
                 };
                 umask = Some(st.umask);
-                let rel = format!("/proc/self/fd/{}/{}", parent.as_raw_fd(), name.to_string_lossy());
+                let rel = format!(
+                    "/proc/self/fd/{}/{}",
+                    parent.as_raw_fd(),
+                    name.to_string_lossy()
+                );
                 let Some(addr) = sockaddr::unix_path(rel.as_bytes()) else {
                     return Reply::err(libc::ENAMETOOLONG);
                 };
@@ -545,7 +644,9 @@ impl Supervisor<'_> {
             Err(e) => return Reply::errno(e),
         };
         let (proto, transport) = protocol(sock.as_fd());
-        let bound = sys::getsockname_raw(sock.as_fd()).ok().and_then(|b| sockaddr::decode(&b));
+        let bound = sys::getsockname_raw(sock.as_fd())
+            .ok()
+            .and_then(|b| sockaddr::decode(&b));
         if let Some(SockAddr::Ip(ip, port)) = bound {
             // Port 0: listen() picks an ephemeral port.
             let d = Decision {
@@ -601,7 +702,8 @@ impl Supervisor<'_> {
                     done.push((i, r));
                 }
                 PendingKind::Send { msgs, flags, reply } => {
-                    if let Some(r) = self.send_now(p.tid, p.fd.as_fd(), msgs, *flags, *reply, true) {
+                    if let Some(r) = self.send_now(p.tid, p.fd.as_fd(), msgs, *flags, *reply, true)
+                    {
                         done.push((i, r));
                     }
                 }

@@ -30,7 +30,9 @@ impl Obs {
         match self {
             Obs::Exec(p) => format!("exec:{p}"),
             Obs::Fork => "fork".into(),
-            Obs::Connect(ObservedDest::Ip(ip @ IpAddr::V6(_), port)) => format!("connect:[{ip}]:{port}"),
+            Obs::Connect(ObservedDest::Ip(ip @ IpAddr::V6(_), port)) => {
+                format!("connect:[{ip}]:{port}")
+            }
             Obs::Connect(ObservedDest::Ip(ip, port)) => format!("connect:{ip}:{port}"),
             Obs::Connect(ObservedDest::UnixPath(p)) => format!("connect:unix:{p}"),
             Obs::Connect(ObservedDest::UnixAbstract(n)) => format!("connect:unix:@{n}"),
@@ -78,7 +80,11 @@ pub(crate) enum Activity {
     /// Process Activity: Launch (a fork, no exec).
     Fork,
     /// Network Activity (1 Open, 6 Traffic, 7 Listen).
-    Network { activity: u32, endpoint: Endpoint, protocol: &'static str },
+    Network {
+        activity: u32,
+        endpoint: Endpoint,
+        protocol: &'static str,
+    },
     /// File System Activity (1 Create, 3 Update, 4 Delete, 5 Rename).
     File { activity: u32, path: String },
     /// Module Activity: Load (an executable mapping).
@@ -102,7 +108,13 @@ pub(crate) struct Decision {
 }
 
 impl Supervisor<'_> {
-    pub(crate) fn event(&self, class: Class, activity: u32, severity: Severity, message: String) -> Event {
+    pub(crate) fn event(
+        &self,
+        class: Class,
+        activity: u32,
+        severity: Severity,
+        message: String,
+    ) -> Event {
         let mut e = Event::new(class, activity, severity, message, self.cfg.device.clone());
         e.set("mode", self.cfg.mode.as_str());
         e.set("layer", self.cfg.install.layer.as_str());
@@ -142,7 +154,13 @@ impl Supervisor<'_> {
         }
     }
 
-    pub(crate) fn report_decision(&mut self, c: &Call, d: &super::report::Decision, verdict: Verdict, new_obs: bool) {
+    pub(crate) fn report_decision(
+        &mut self,
+        c: &Call,
+        d: &super::report::Decision,
+        verdict: Verdict,
+        new_obs: bool,
+    ) {
         let mode = self.cfg.mode;
         let outcome = match (mode, d.allowed, verdict) {
             (Mode::Learn, _, _) => Outcome::Logged,
@@ -164,33 +182,63 @@ impl Supervisor<'_> {
         let activity_event = match &d.activity {
             Activity::Launch { path, cmd_line } => {
                 evidence.file = Some(File::at(path.clone()));
-                let mut e = self.event(Class::Process, 1, sev(violation, d.severity), format!("{} executes {path}", actor.pid));
+                let mut e = self.event(
+                    Class::Process,
+                    1,
+                    sev(violation, d.severity),
+                    format!("{} executes {path}", actor.pid),
+                );
                 e.process = Some(Process {
                     pid: c.tgid,
                     file: Some(File::at(path.clone())),
                     cmd_line: Some(cmd_line.clone()),
-                    parent_process: Some(Box::new(Process { pid: actor.parent_process.as_ref().map_or(0, |p| p.pid), ..Default::default() })),
+                    parent_process: Some(Box::new(Process {
+                        pid: actor.parent_process.as_ref().map_or(0, |p| p.pid),
+                        ..Default::default()
+                    })),
                     user: actor.user.clone(),
                     ..Default::default()
                 });
                 Some(e)
             }
             Activity::Fork => {
-                let mut e = self.event(Class::Process, 1, sev(violation, d.severity), format!("{} creates a process", actor.pid));
-                e.process = Some(Process { pid: 0, parent_process: Some(Box::new(Process { pid: c.tgid, ..Default::default() })), ..Default::default() });
+                let mut e = self.event(
+                    Class::Process,
+                    1,
+                    sev(violation, d.severity),
+                    format!("{} creates a process", actor.pid),
+                );
+                e.process = Some(Process {
+                    pid: 0,
+                    parent_process: Some(Box::new(Process {
+                        pid: c.tgid,
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                });
                 Some(e)
             }
-            Activity::Network { activity, endpoint, protocol } => {
+            Activity::Network {
+                activity,
+                endpoint,
+                protocol,
+            } => {
                 evidence.dst_endpoint = Some(endpoint.clone());
-                let act = if violation && verdict != Verdict::Allow { 5 } else { *activity };
+                let act = if violation && verdict != Verdict::Allow {
+                    5
+                } else {
+                    *activity
+                };
                 let what = endpoint
                     .path
                     .clone()
-                    .or_else(|| endpoint.ip.as_ref().map(|ip| match endpoint.port {
-                        Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
-                        Some(p) => format!("{ip}:{p}"),
-                        None => ip.clone(),
-                    }))
+                    .or_else(|| {
+                        endpoint.ip.as_ref().map(|ip| match endpoint.port {
+                            Some(p) if ip.contains(':') => format!("[{ip}]:{p}"),
+                            Some(p) => format!("{ip}:{p}"),
+                            None => ip.clone(),
+                        })
+                    })
                     .unwrap_or_default();
                 let verb = match act {
                     5 => "refused: connection to",
@@ -198,7 +246,12 @@ impl Supervisor<'_> {
                     6 => "sends to",
                     _ => "connects to",
                 };
-                let mut e = self.event(Class::Network, act, sev(violation, d.severity), format!("{} {verb} {what}", actor.pid));
+                let mut e = self.event(
+                    Class::Network,
+                    act,
+                    sev(violation, d.severity),
+                    format!("{} {verb} {what}", actor.pid),
+                );
                 e.dst_endpoint = Some(endpoint.clone());
                 e.connection_info = Some(ConnectionInfo {
                     protocol_name: protocol.to_string(),
@@ -208,13 +261,23 @@ impl Supervisor<'_> {
             }
             Activity::File { activity, path } => {
                 evidence.file = Some(File::at(path.clone()));
-                let mut e = self.event(Class::FileSystem, *activity, sev(violation, d.severity), format!("{} writes {path}", actor.pid));
+                let mut e = self.event(
+                    Class::FileSystem,
+                    *activity,
+                    sev(violation, d.severity),
+                    format!("{} writes {path}", actor.pid),
+                );
                 e.file = Some(File::at(path.clone()));
                 Some(e)
             }
             Activity::Module { path } => {
                 evidence.file = Some(File::at(path.clone()));
-                let mut e = self.event(Class::Module, 1, sev(violation, d.severity), format!("{} maps {path} executable", actor.pid));
+                let mut e = self.event(
+                    Class::Module,
+                    1,
+                    sev(violation, d.severity),
+                    format!("{} maps {path} executable", actor.pid),
+                );
                 e.module = Some(Module {
                     file: File::at(path.clone()),
                     load_type_id: Some(99),
@@ -222,14 +285,21 @@ impl Supervisor<'_> {
                 Some(e)
             }
             Activity::Memory { what } => {
-                let mut e = self.event(Class::Process, 4, sev(violation, d.severity), format!("{} {what}", actor.pid));
+                let mut e = self.event(
+                    Class::Process,
+                    4,
+                    sev(violation, d.severity),
+                    format!("{} {what}", actor.pid),
+                );
                 e.process = Some(actor.clone());
                 Some(e)
             }
         };
         if emit_activity {
             if let Some(mut e) = activity_event {
-                e.actor = Some(Actor { process: actor.clone() });
+                e.actor = Some(Actor {
+                    process: actor.clone(),
+                });
                 e = e.with_outcome(outcome);
                 e.set("syscall", syscall);
                 if let Some(k) = &obs_key {
@@ -265,7 +335,14 @@ impl Supervisor<'_> {
     }
 
     /// A finding for something no policy can allow (tampering, a forged exec image).
-    pub(crate) fn report_incident(&mut self, c: &Call, rule: &'static str, title: String, severity: Severity, outcome: Outcome) {
+    pub(crate) fn report_incident(
+        &mut self,
+        c: &Call,
+        rule: &'static str,
+        title: String,
+        severity: Severity,
+        outcome: Outcome,
+    ) {
         let actor = self.process_of(c.tgid, Some(c.tid));
         let mut f = self.event(Class::DetectionFinding, 1, severity, title.clone());
         f.finding_info = Some(FindingInfo {
@@ -293,7 +370,9 @@ impl Supervisor<'_> {
             None => format!("{tgid} exited"),
         };
         let mut e = self.event(Class::Process, 2, Severity::Informational, msg);
-        e.actor = Some(Actor { process: process.clone() });
+        e.actor = Some(Actor {
+            process: process.clone(),
+        });
         e.process = Some(process);
         e.exit_code = code;
         self.sink.emit(&e);

@@ -1,0 +1,162 @@
+//! Pieces shared by the sensor subcommands: loading policies, opening the event sink, the
+//! sandbox's identity.
+
+use anyhow::{anyhow, Context, Result};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use vigil_events::{Device, JsonLines, Os, Sink};
+use vigil_policy::{Diagnostic, Policy, PolicyError};
+
+/// Exit status when vigil itself failed before the command ran.
+pub const EXIT_VIGIL: u8 = 125;
+
+/// A policy file that could not be used, rendered with positions.
+#[derive(Debug)]
+pub struct PolicyLoadError(pub String);
+
+impl std::fmt::Display for PolicyLoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for PolicyLoadError {}
+
+/// Reads, parses and validates a policy, including the parts only the sensor knows (the
+/// hardening group names).
+pub fn load_policy(path: &Path) -> Result<Policy> {
+    let name = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read policy {name}"))?;
+    let policy =
+        vigil_policy::parse(&name, &text).map_err(|e| anyhow!(PolicyLoadError(e.render())))?;
+    let known: Vec<&str> = vigil_sensor::hardening::group_names().collect();
+    let bad: Vec<Diagnostic> = policy
+        .hardening_allow
+        .iter()
+        .filter(|n| !known.contains(&n.name.as_str()))
+        .map(|n| {
+            Diagnostic::new(
+                n.line,
+                n.column,
+                format!(
+                    "unknown hardening group `{}`; known groups: {}",
+                    n.name,
+                    known.join(", ")
+                ),
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        let e = PolicyError {
+            file: name,
+            source: text,
+            diagnostics: bad,
+        };
+        return Err(anyhow!(PolicyLoadError(e.render())));
+    }
+    Ok(policy)
+}
+
+/// Opens the event destination: `-` is stderr, anything else a file (appended to).
+pub fn open_events(dest: &str) -> Result<Box<dyn Sink>> {
+    if dest == "-" {
+        return Ok(Box::new(JsonLines::new(std::io::stderr())));
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dest)
+        .with_context(|| format!("cannot open the events file `{dest}` (--events)"))?;
+    Ok(Box::new(JsonLines::new(f)))
+}
+
+/// This sandbox, for events.
+pub fn device() -> Device {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .ok()
+    };
+    Device {
+        type_id: 6,
+        type_name: "Virtual".into(),
+        hostname: read("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into()),
+        os: Some(Os {
+            name: "Linux".into(),
+            type_id: 200,
+            version: read("/proc/sys/kernel/osrelease"),
+        }),
+    }
+}
+
+/// Resolves the policy's host names (a name that does not resolve matches nothing).
+pub fn resolve_hosts(policy: &Policy) -> Vec<(String, IpAddr)> {
+    let mut out = Vec::new();
+    for name in policy.host_names() {
+        match (name, 0u16).to_socket_addrs() {
+            Ok(addrs) => out.extend(addrs.map(|a| (name.to_string(), a.ip()))),
+            Err(e) => eprintln!("vigil: warning: host `{name}` in the policy does not resolve ({e}); it matches nothing"),
+        }
+    }
+    out
+}
+
+/// Finds `cmd` the way a shell does: a name with a `/` is a path; otherwise PATH is searched.
+/// `Err((126|127, message))` when it cannot be run.
+pub fn find_program(cmd: &str) -> std::result::Result<PathBuf, (u8, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if cmd.contains('/') {
+        let p = PathBuf::from(cmd);
+        let p = if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        };
+        return match std::fs::metadata(&p) {
+            Err(_) => Err((127, format!("{cmd}: No such file or directory"))),
+            Ok(m) if m.is_dir() => Err((126, format!("{cmd}: Is a directory"))),
+            Ok(_) if !executable(&p) => Err((126, format!("{cmd}: Permission denied"))),
+            Ok(_) => Ok(p),
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(cmd);
+        if executable(&p) {
+            return Ok(if p.is_absolute() {
+                p
+            } else {
+                std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+            });
+        }
+    }
+    Err((127, format!("{cmd}: command not found")))
+}
+
+/// Writes `text` to `path` atomically (a temporary file in the same directory, renamed).
+pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
