@@ -8,3 +8,5 @@
 mod finding;
 
 pub use finding::{Category, Finding, Position, Report, ScanError, Severity};
+pub mod template;
+pub use template::{scan_template_files, scan_template_paths, scan_template_source, Origin};
