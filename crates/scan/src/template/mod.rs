@@ -31,6 +31,7 @@ mod cfn;
 mod checks;
 mod model;
 mod node;
+mod terraform;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -206,6 +207,17 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
             return;
         }
     };
+    if kind == FileKind::Json && terraform::looks_like_plan(&root) {
+        let template = terraform::extract(&terraform::plan_resources(&root), &[]);
+        let files = [file.to_string()];
+        let mut sink = Sink {
+            files: &files,
+            findings: Vec::new(),
+        };
+        checks::run(&template, &mut sink, "");
+        report.findings.extend(dedup(sink.findings));
+        return;
+    }
     if !cfn::looks_like_template(&root) {
         if origin == Origin::Explicit {
             report.errors.push(error_at(
@@ -249,8 +261,32 @@ fn notes(t: &model::Template, sink: &mut Sink<'_>) {
     }
 }
 
+/// Scans the `.tf` files of one directory as one module; a file that does not parse is an
+/// error and the rest of the module is still scanned.
 fn scan_terraform_module(files: &[(String, String)], report: &mut Report) {
-    let _ = (files, report);
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let mut parsed = Vec::new();
+    for (i, (name, text)) in files.iter().enumerate() {
+        match terraform::parse_file(text) {
+            Ok(f) => parsed.push((u32::try_from(i).unwrap_or(u32::MAX), f)),
+            Err(e) => {
+                report
+                    .errors
+                    .push(error_at(name, e.pos, format!("invalid HCL: {}", e.message)))
+            }
+        }
+    }
+    let module = terraform::Module::new(&parsed);
+    let template = terraform::extract(
+        &module.resources(),
+        &terraform::sensitive_variables(&module),
+    );
+    let mut sink = Sink {
+        files: &names,
+        findings: Vec::new(),
+    };
+    checks::run(&template, &mut sink, "");
+    report.findings.extend(dedup(sink.findings));
 }
 
 fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {
