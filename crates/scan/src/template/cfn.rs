@@ -6,6 +6,7 @@
 //! partial: what cannot be known before deployment (a parameter without default, a resource
 //! attribute, an import) becomes [`Kind::Unknown`] naming the reference, never a guess.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
@@ -33,6 +34,15 @@ pub fn looks_like_template(root: &Node) -> bool {
         || root.get("Transform").is_some()
 }
 
+/// Whether the template uses the SAM transform.
+fn is_sam(root: &Node) -> bool {
+    let names = |n: &Node| n.as_str().is_some_and(|s| s.starts_with("AWS::Serverless"));
+    match root.get("Transform") {
+        Some(t) => names(t) || t.as_seq().is_some_and(|items| items.iter().any(names)),
+        None => false,
+    }
+}
+
 /// A template parameter.
 struct Param {
     default: Option<Node>,
@@ -51,6 +61,10 @@ pub struct Resolver<'a> {
     conditions: HashMap<String, &'a Node>,
     /// Values chosen for conditions that cannot be decided from the template alone.
     assume: HashMap<String, bool>,
+    /// References to nothing and intrinsics of the wrong shape: template errors.
+    problems: RefCell<Vec<NotATemplate>>,
+    /// The template is transformed by SAM (`Transform: AWS::Serverless-2016-10-31`).
+    sam: bool,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -111,6 +125,8 @@ impl<'a> Resolver<'a> {
             mappings: root.get("Mappings"),
             conditions,
             assume: HashMap::new(),
+            problems: RefCell::new(Vec::new()),
+            sam: is_sam(root),
         }
     }
 
@@ -121,6 +137,22 @@ impl<'a> Resolver<'a> {
 
     fn unknown(pos: Pos, what: String) -> Option<Node> {
         Some(Node::new(pos, Kind::Unknown(what)))
+    }
+
+    /// SAM generates resources the template does not list: `<Function>Role`,
+    /// `<Function>Alias<name>`, `<Function>.Alias`, `ServerlessRestApi`, … A reference that
+    /// starts with a logical id of the template, or with `Serverless`, is taken as one.
+    fn sam_generated(&self, name: &str) -> bool {
+        self.sam
+            && (name.starts_with("Serverless")
+                || self.resources.keys().any(|id| name.len() > id.len() && name.starts_with(id.as_str())))
+    }
+
+    /// Records a template error and stands in an unknown value, so the scan goes on.
+    fn problem(&self, pos: Pos, message: String) -> Option<Node> {
+        let what = message.clone();
+        self.problems.borrow_mut().push(NotATemplate { pos, message });
+        Self::unknown(pos, what)
     }
 
     fn resolve_at(&self, node: &Node, depth: usize) -> Option<Node> {
@@ -176,6 +208,9 @@ impl<'a> Resolver<'a> {
         if let Some(layer) = self.layer_names.get(name) {
             return Self::unknown(pos, format!("Ref {name} (layer {layer})"));
         }
+        if !self.resources.contains_key(name) && !self.sam_generated(name) {
+            return self.problem(pos, format!("unresolvable reference: `{name}` is not a parameter, resource or pseudo parameter"));
+        }
         Self::unknown(pos, format!("Ref {name}"))
     }
 
@@ -193,7 +228,7 @@ impl<'a> Resolver<'a> {
         match name {
             "Ref" => match arg.as_str() {
                 Some(target) => self.reference(pos, target, depth),
-                None => Self::unknown(pos, "Ref with a non-string argument".into()),
+                None => self.problem(pos, "`Ref` takes the name of a parameter or resource".into()),
             },
             "Fn::GetAtt" => {
                 let what = match (&arg.kind, arg.as_seq()) {
@@ -203,8 +238,12 @@ impl<'a> Resolver<'a> {
                         .map(Self::text_of)
                         .collect::<Vec<_>>()
                         .join("."),
-                    _ => "?".into(),
+                    _ => return self.problem(pos, "`Fn::GetAtt` takes `Resource.Attribute` or [Resource, Attribute]".into()),
                 };
+                let resource = what.split('.').next().unwrap_or_default();
+                if !self.resources.contains_key(resource) && !self.sam_generated(resource) {
+                    return self.problem(pos, format!("unresolvable `Fn::GetAtt`: no resource `{resource}` in the template"));
+                }
                 Self::unknown(pos, format!("GetAtt {what}"))
             }
             "Fn::Sub" => {
@@ -218,11 +257,11 @@ impl<'a> Resolver<'a> {
                     },
                     _ => return Self::unknown(pos, "Fn::Sub with unexpected arguments".into()),
                 };
-                Some(Node::str(pos, self.substitute(text, vars, depth)))
+                Some(Node::str(pos, self.substitute(pos, text, vars, depth)))
             }
             "Fn::Join" => {
                 let Some([delim, list]) = arg.as_seq() else {
-                    return Self::unknown(pos, "Fn::Join with unexpected arguments".into());
+                    return self.problem(pos, "`Fn::Join` takes [delimiter, list]".into());
                 };
                 let delim = delim.as_str().unwrap_or_default();
                 match self.resolve_at(list, depth + 1).map(|l| l.kind) {
@@ -240,9 +279,12 @@ impl<'a> Resolver<'a> {
             }
             "Fn::If" => {
                 let Some([cond, yes, no]) = arg.as_seq() else {
-                    return Self::unknown(pos, "Fn::If with unexpected arguments".into());
+                    return self.problem(pos, "`Fn::If` takes [condition, value if true, value if false]".into());
                 };
                 let cond_name = cond.as_str().unwrap_or_default();
+                if !self.conditions.contains_key(cond_name) && !self.assume.contains_key(cond_name) {
+                    return self.problem(pos, format!("unresolvable `Fn::If`: no condition `{cond_name}` in `Conditions`"));
+                }
                 match self.condition(cond_name, depth) {
                     Some(true) => self.resolve_at(yes, depth + 1),
                     Some(false) => self.resolve_at(no, depth + 1),
@@ -251,7 +293,7 @@ impl<'a> Resolver<'a> {
             }
             "Fn::Select" => {
                 let Some([index, list]) = arg.as_seq() else {
-                    return Self::unknown(pos, "Fn::Select with unexpected arguments".into());
+                    return self.problem(pos, "`Fn::Select` takes [index, list]".into());
                 };
                 let index = self
                     .resolve_at(index, depth + 1)
@@ -265,7 +307,7 @@ impl<'a> Resolver<'a> {
             }
             "Fn::Split" => {
                 let Some([delim, text]) = arg.as_seq() else {
-                    return Self::unknown(pos, "Fn::Split with unexpected arguments".into());
+                    return self.problem(pos, "`Fn::Split` takes [delimiter, string]".into());
                 };
                 match (
                     delim.as_str(),
@@ -336,7 +378,7 @@ impl<'a> Resolver<'a> {
 
     /// `Fn::Sub` substitution: `${Name}` from the variable map, parameters, pseudo parameters;
     /// `${Res.Attr}` and unknown names stay as written; `${!Literal}` becomes `${Literal}`.
-    fn substitute(&self, text: &str, vars: Option<&Node>, depth: usize) -> String {
+    fn substitute(&self, pos: Pos, text: &str, vars: Option<&Node>, depth: usize) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(start) = rest.find("${") {
@@ -355,9 +397,13 @@ impl<'a> Resolver<'a> {
                 let resolved = self.resolve_at(v, depth + 1);
                 out.push_str(&resolved.map(|n| Self::text_of(&n)).unwrap_or_default());
             } else if name.contains('.') {
+                let resource = name.split('.').next().unwrap_or_default();
+                if !self.resources.contains_key(resource) && !self.sam_generated(resource) {
+                    self.problem(pos, format!("unresolvable `${{{name}}}` in `Fn::Sub`: no resource `{resource}`"));
+                }
                 out.push_str(&format!("${{{name}}}"));
             } else {
-                let resolved = self.reference(Pos::default(), name, depth + 1);
+                let resolved = self.reference(pos, name, depth + 1);
                 match resolved.map(|n| n.kind) {
                     Some(Kind::Str(s)) => out.push_str(&s),
                     _ => out.push_str(&format!("${{{name}}}")),
@@ -477,7 +523,9 @@ fn assignments(undecided: &[String]) -> Vec<HashMap<String, bool>> {
 
 /// Reads a SAM/CloudFormation template into one [`Template`] per assignment of the
 /// conditions it cannot decide, each with the assumption described.
-pub fn extract(root: &Node) -> Result<Vec<(Template, String)>, NotATemplate> {
+/// Template errors found while resolving (unresolvable references, malformed intrinsics)
+/// come back too: the template is still scanned around them.
+pub fn extract(root: &Node) -> Result<(Vec<(Template, String)>, Vec<NotATemplate>), NotATemplate> {
     let Some(resources) = root.get("Resources") else {
         return Err(NotATemplate {
             pos: root.pos,
@@ -493,6 +541,7 @@ pub fn extract(root: &Node) -> Result<Vec<(Template, String)>, NotATemplate> {
     let base = Resolver::new(root);
     let undecided = base.undecided();
     let mut out = Vec::new();
+    let mut problems: Vec<NotATemplate> = Vec::new();
     for assume in assignments(&undecided) {
         let mut described: Vec<String> = assume
             .iter()
@@ -504,8 +553,13 @@ pub fn extract(root: &Node) -> Result<Vec<(Template, String)>, NotATemplate> {
             ..Resolver::new(root)
         };
         out.push((extract_with(root, &resolver), described.join(", ")));
+        for p in resolver.problems.take() {
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
     }
-    Ok(out)
+    Ok((out, problems))
 }
 
 /// SAM `Globals` merge: mappings merge key by key, lists are concatenated (globals first),

@@ -230,7 +230,10 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
         return;
     }
     match cfn::extract(&root) {
-        Ok(variants) => {
+        Ok((variants, problems)) => {
+            for p in problems {
+                report.errors.push(error_at(file, p.pos, p.message));
+            }
             let files = [file.to_string()];
             let mut sink = Sink {
                 files: &files,
