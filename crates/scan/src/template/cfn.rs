@@ -145,13 +145,18 @@ impl<'a> Resolver<'a> {
     fn sam_generated(&self, name: &str) -> bool {
         self.sam
             && (name.starts_with("Serverless")
-                || self.resources.keys().any(|id| name.len() > id.len() && name.starts_with(id.as_str())))
+                || self
+                    .resources
+                    .keys()
+                    .any(|id| name.len() > id.len() && name.starts_with(id.as_str())))
     }
 
     /// Records a template error and stands in an unknown value, so the scan goes on.
     fn problem(&self, pos: Pos, message: String) -> Option<Node> {
         let what = message.clone();
-        self.problems.borrow_mut().push(NotATemplate { pos, message });
+        self.problems
+            .borrow_mut()
+            .push(NotATemplate { pos, message });
         Self::unknown(pos, what)
     }
 
@@ -228,7 +233,10 @@ impl<'a> Resolver<'a> {
         match name {
             "Ref" => match arg.as_str() {
                 Some(target) => self.reference(pos, target, depth),
-                None => self.problem(pos, "`Ref` takes the name of a parameter or resource".into()),
+                None => self.problem(
+                    pos,
+                    "`Ref` takes the name of a parameter or resource".into(),
+                ),
             },
             "Fn::GetAtt" => {
                 let what = match (&arg.kind, arg.as_seq()) {
@@ -238,11 +246,22 @@ impl<'a> Resolver<'a> {
                         .map(Self::text_of)
                         .collect::<Vec<_>>()
                         .join("."),
-                    _ => return self.problem(pos, "`Fn::GetAtt` takes `Resource.Attribute` or [Resource, Attribute]".into()),
+                    _ => {
+                        return self.problem(
+                            pos,
+                            "`Fn::GetAtt` takes `Resource.Attribute` or [Resource, Attribute]"
+                                .into(),
+                        )
+                    }
                 };
                 let resource = what.split('.').next().unwrap_or_default();
                 if !self.resources.contains_key(resource) && !self.sam_generated(resource) {
-                    return self.problem(pos, format!("unresolvable `Fn::GetAtt`: no resource `{resource}` in the template"));
+                    return self.problem(
+                        pos,
+                        format!(
+                            "unresolvable `Fn::GetAtt`: no resource `{resource}` in the template"
+                        ),
+                    );
                 }
                 Self::unknown(pos, format!("GetAtt {what}"))
             }
@@ -279,11 +298,20 @@ impl<'a> Resolver<'a> {
             }
             "Fn::If" => {
                 let Some([cond, yes, no]) = arg.as_seq() else {
-                    return self.problem(pos, "`Fn::If` takes [condition, value if true, value if false]".into());
+                    return self.problem(
+                        pos,
+                        "`Fn::If` takes [condition, value if true, value if false]".into(),
+                    );
                 };
                 let cond_name = cond.as_str().unwrap_or_default();
-                if !self.conditions.contains_key(cond_name) && !self.assume.contains_key(cond_name) {
-                    return self.problem(pos, format!("unresolvable `Fn::If`: no condition `{cond_name}` in `Conditions`"));
+                if !self.conditions.contains_key(cond_name) && !self.assume.contains_key(cond_name)
+                {
+                    return self.problem(
+                        pos,
+                        format!(
+                            "unresolvable `Fn::If`: no condition `{cond_name}` in `Conditions`"
+                        ),
+                    );
                 }
                 match self.condition(cond_name, depth) {
                     Some(true) => self.resolve_at(yes, depth + 1),
@@ -399,7 +427,12 @@ impl<'a> Resolver<'a> {
             } else if name.contains('.') {
                 let resource = name.split('.').next().unwrap_or_default();
                 if !self.resources.contains_key(resource) && !self.sam_generated(resource) {
-                    self.problem(pos, format!("unresolvable `${{{name}}}` in `Fn::Sub`: no resource `{resource}`"));
+                    self.problem(
+                        pos,
+                        format!(
+                            "unresolvable `${{{name}}}` in `Fn::Sub`: no resource `{resource}`"
+                        ),
+                    );
                 }
                 out.push_str(&format!("${{{name}}}"));
             } else {
@@ -775,6 +808,7 @@ fn sam_policy_templates() -> Option<&'static serde_json::Value> {
 }
 
 /// Whether `name` is one of the embedded SAM policy templates.
+#[cfg(test)]
 pub fn is_sam_policy_template(name: &str) -> bool {
     sam_policy_templates().and_then(|t| t.get(name)).is_some()
 }

@@ -49,11 +49,10 @@ impl Sink<'_> {
     }
 }
 
-/// Runs every non-IAM check. `assumption` describes the undecided conditions assumed for
-/// this pass ("" when none), and is added to findings that depend on it.
-pub fn run(t: &Template, sink: &mut Sink<'_>, assumption: &str) {
+/// Runs every non-IAM check.
+pub fn run(t: &Template, sink: &mut Sink<'_>) {
     for f in &t.functions {
-        sensor(f, sink, assumption);
+        sensor(f, sink);
         runtime(f, sink);
         env_secrets(f, sink);
     }
@@ -130,12 +129,7 @@ fn advice_layer(dialect: Dialect) -> &'static str {
 }
 
 /// The sensor check: the Vigil layer plus `AWS_LAMBDA_EXEC_WRAPPER` under `/opt/vigil/`.
-fn sensor(f: &Function, sink: &mut Sink<'_>, assumption: &str) {
-    let when = if assumption.is_empty() {
-        String::new()
-    } else {
-        format!(" (when {assumption})")
-    };
+fn sensor(f: &Function, sink: &mut Sink<'_>) {
     let wrapper = f.env.iter().find(|e| e.name == "AWS_LAMBDA_EXEC_WRAPPER");
     let wrapper_ok = wrapper.is_some_and(|w| match &w.value.node.kind {
         Kind::Str(s) => s.starts_with(WRAPPER_PREFIX),
@@ -152,7 +146,7 @@ fn sensor(f: &Function, sink: &mut Sink<'_>, assumption: &str) {
                 Severity::Medium,
                 f.pos,
                 &f.id,
-                format!("container-image function without the Vigil sensor{when}: AWS_LAMBDA_EXEC_WRAPPER does not point into /opt/vigil/"),
+                format!("container-image function without the Vigil sensor: AWS_LAMBDA_EXEC_WRAPPER does not point into /opt/vigil/"),
                 "Images cannot use layers: bake the sensor into the image (`COPY --from=<vigil layer image> /opt/ /opt/` in the \
                  Dockerfile) and run the handler through it, either with ENTRYPOINT through /opt/vigil/wrap or by setting \
                  AWS_LAMBDA_EXEC_WRAPPER=/opt/vigil/wrap in the function's environment."
@@ -165,17 +159,17 @@ fn sensor(f: &Function, sink: &mut Sink<'_>, assumption: &str) {
         (true, true) => return,
         (false, false) => (
             "sensor-missing",
-            format!("function deployed without the Vigil sensor{when}: no Vigil layer and no AWS_LAMBDA_EXEC_WRAPPER into /opt/vigil/"),
+            format!("function deployed without the Vigil sensor: no Vigil layer and no AWS_LAMBDA_EXEC_WRAPPER into /opt/vigil/"),
         ),
         (false, true) => (
             "sensor-layer-missing",
-            format!("AWS_LAMBDA_EXEC_WRAPPER points into /opt/vigil/ but no Vigil layer is attached{when}: the function will fail to start"),
+            format!("AWS_LAMBDA_EXEC_WRAPPER points into /opt/vigil/ but no Vigil layer is attached: the function will fail to start"),
         ),
         (true, false) => (
             "sensor-wrapper-missing",
             match wrapper.and_then(|w| w.value.text_or_reference()) {
-                Some(v) => format!("the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is `{v}`, not under /opt/vigil/{when}: the sensor never starts"),
-                None => format!("the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is not set{when}: the sensor never starts"),
+                Some(v) => format!("the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is `{v}`, not under /opt/vigil/: the sensor never starts"),
+                None => format!("the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is not set: the sensor never starts"),
             },
         ),
     };
@@ -317,7 +311,10 @@ fn env_secrets(f: &Function, sink: &mut Sink<'_>) {
                 Severity::Medium,
                 e.pos,
                 &f.id,
-                format!("`{}` takes the NoEcho parameter `{param}`: the secret ends up in plain text in the function configuration", e.name),
+                format!(
+                    "`{}` takes the secret input `{param}` (a NoEcho parameter or sensitive variable): the secret ends up in plain text in the function configuration",
+                    e.name
+                ),
                 "Store the secret in Secrets Manager or SSM SecureString, pass its ARN or name, and fetch it at run time \
                  (the Parameters and Secrets Lambda extension caches it)."
                     .into(),
@@ -344,7 +341,7 @@ fn env_secrets(f: &Function, sink: &mut Sink<'_>) {
         let literal =
             !value.trim().is_empty() && !value.starts_with("arn:") && !value.contains("${");
         if shaped.is_some() || (named_secret && literal) {
-            let what = shaped.unwrap_or("a secret, by its name");
+            let what = shaped.unwrap_or("a value its name marks as secret");
             sink.push(
                 "lambda-env-plaintext-secret",
                 Category::CredentialsExposure,

@@ -214,7 +214,7 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
             files: &files,
             findings: Vec::new(),
         };
-        checks::run(&template, &mut sink, "");
+        checks::run(&template, &mut sink);
         report.findings.extend(dedup(sink.findings));
         return;
     }
@@ -235,15 +235,22 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
                 report.errors.push(error_at(file, p.pos, p.message));
             }
             let files = [file.to_string()];
-            let mut sink = Sink {
-                files: &files,
-                findings: Vec::new(),
-            };
-            for (template, assumption) in &variants {
-                checks::run(template, &mut sink, assumption);
-                notes(template, &mut sink);
-            }
-            report.findings.extend(dedup(sink.findings));
+            let per_variant: Vec<Vec<Finding>> = variants
+                .iter()
+                .map(|(template, _)| {
+                    let mut sink = Sink {
+                        files: &files,
+                        findings: Vec::new(),
+                    };
+                    checks::run(template, &mut sink);
+                    notes(template, &mut sink);
+                    sink.findings
+                })
+                .collect();
+            let assumptions: Vec<&str> = variants.iter().map(|(_, a)| a.as_str()).collect();
+            report
+                .findings
+                .extend(merge_variants(per_variant, &assumptions));
         }
         Err(e) => report.errors.push(error_at(file, e.pos, e.message)),
     }
@@ -288,8 +295,37 @@ fn scan_terraform_module(files: &[(String, String)], report: &mut Report) {
         files: &names,
         findings: Vec::new(),
     };
-    checks::run(&template, &mut sink, "");
+    checks::run(&template, &mut sink);
     report.findings.extend(dedup(sink.findings));
+}
+
+/// Findings from every assignment of undecided conditions: one found under every
+/// assignment is reported as is; one found under some only says when it applies.
+fn merge_variants(per_variant: Vec<Vec<Finding>>, assumptions: &[&str]) -> Vec<Finding> {
+    let total = per_variant.len();
+    let mut groups: Vec<(Finding, Vec<usize>)> = Vec::new();
+    for (i, findings) in per_variant.into_iter().enumerate() {
+        for f in findings {
+            match groups.iter_mut().find(|(g, _)| g == &f) {
+                Some((_, seen)) if !seen.contains(&i) => seen.push(i),
+                Some(_) => {}
+                None => groups.push((f, vec![i])),
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(mut f, seen)| {
+            if seen.len() < total {
+                let when: Vec<&str> = seen
+                    .iter()
+                    .filter_map(|i| assumptions.get(*i).copied())
+                    .collect();
+                f.message = format!("{} (when {})", f.message, when.join("; or when "));
+            }
+            f
+        })
+        .collect()
 }
 
 fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {

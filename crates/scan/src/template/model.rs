@@ -34,11 +34,6 @@ impl Value {
             _ => None,
         }
     }
-
-    /// Whether the value is only known at deploy time.
-    pub fn is_unknown(&self) -> bool {
-        matches!(self.node.kind, Kind::Unknown(_))
-    }
 }
 
 /// Which language a resource was written in (changes the advice we give).
