@@ -5,8 +5,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod actions;
 mod finding;
+pub mod iam;
 
-pub use finding::{Category, Finding, Position, Report, ScanError, Severity};
+pub use finding::{
+    Category, Finding, LineIndex, Position, Report, ScanError, Severity, UnknownSeverity,
+};
 pub mod template;
 pub use template::{scan_template_files, scan_template_paths, scan_template_source, Origin};
