@@ -174,13 +174,125 @@ fn terraform_sensor_through_variables_locals_layer_resources_and_the_lambda_modu
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert!(r.findings.is_empty(), "{:?}", found(&r));
     let r = scan("terraform/module");
+    let protected = codes_for(&r, "aws_lambda_function.protected");
     assert!(
-        codes_for(&r, "aws_lambda_function.protected").is_empty(),
+        !protected.iter().any(|c| c.starts_with("sensor")),
         "{:?}",
         found(&r)
     );
     assert!(has(&r, "sensor-missing", "aws_lambda_function.unprotected"));
     assert!(has(&r, "sensor-missing-image", "aws_lambda_function.image"));
+}
+
+// ---- roles, linked to functions -----------------------------------------------------
+
+#[test]
+fn sam_inline_statements_are_analyzed_on_the_implicit_role_and_reported_on_the_function() {
+    let r = scan("sam/policies.yaml");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // On the statement (where to fix it) ...
+    let on_role = r
+        .findings
+        .iter()
+        .find(|f| {
+            f.code == "iam-attach-role-policy" && f.resource.starts_with("EscalatingFunctionRole")
+        })
+        .expect("role finding");
+    assert_eq!(
+        (on_role.position.line, on_role.position.column),
+        (27, 19),
+        "the action entry"
+    );
+    assert_eq!(on_role.category, vigil_scan::Category::PrivilegeEscalation);
+    // ... and on the function (who has it), at its `Policies`.
+    let on_fn = r
+        .findings
+        .iter()
+        .find(|f| f.code == "iam-attach-role-policy" && f.resource == "EscalatingFunction")
+        .expect("function finding");
+    assert_eq!(on_fn.position.line, 23);
+    assert!(
+        on_fn
+            .message
+            .contains("through its role EscalatingFunctionRole"),
+        "{}",
+        on_fn.message
+    );
+    // The basic execution role SAM adds is known and harmless.
+    assert!(codes_for(&r, "QuietFunction").is_empty(), "{:?}", found(&r));
+    assert!(
+        codes_for(&r, "QuietFunctionRole").is_empty(),
+        "{:?}",
+        found(&r)
+    );
+}
+
+#[test]
+fn sam_policy_templates_and_managed_names_are_resolved_or_reported() {
+    let r = scan("sam/policies.yaml");
+    // S3ReadPolicy expands to s3:GetObject on the bucket parameter's objects.
+    let read = r
+        .findings
+        .iter()
+        .find(|f| f.resource.starts_with("TemplatedFunctionRole") && f.code == "data-exfiltration")
+        .expect("S3ReadPolicy statement analyzed");
+    assert!(read.message.contains("s3:GetObject"), "{}", read.message);
+    assert_eq!(read.position.line, 35, "points at the template name");
+    let managed = r
+        .findings
+        .iter()
+        .find(|f| f.code == "managed-policy-unresolved")
+        .expect("managed");
+    assert!(managed
+        .message
+        .contains("arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"));
+    assert_eq!(managed.severity, Severity::Info);
+    assert!(has(&r, "sam-policy-template-unknown", "TemplatedFunction"));
+}
+
+#[test]
+fn cloudformation_roles_combine_inline_and_attached_policies() {
+    let r = scan("cfn/roles.yaml");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // PassRole (from AWS::IAM::Policy) + CreateFunction: one escalation path, on the function too.
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code == "lambda-passrole-escalation" && f.resource.starts_with("WorkerRole")));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == "lambda-passrole-escalation" && f.resource == "Worker")
+        .expect("on Worker");
+    assert_eq!(f.position.line, 42, "the function's Role property");
+    assert!(
+        has(&r, "data-exfiltration", "Worker"),
+        "GetSecretValue on * from the inline policy"
+    );
+}
+
+#[test]
+fn terraform_policy_documents_and_attachments_reach_the_function() {
+    let r = scan("terraform/roles");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let admin: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "admin-wildcard")
+        .collect();
+    assert_eq!(admin.len(), 2, "{:?}", found(&r));
+    assert_eq!(
+        admin[0].position.line, 19,
+        "the actions line of the policy document"
+    );
+    assert_eq!(admin[0].severity, Severity::Critical);
+    assert_eq!(admin[1].resource, "aws_lambda_function.worker");
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.code == "managed-policy-unresolved"),
+        "basic execution role is known"
+    );
 }
 
 // ---- Lambda configuration ------------------------------------------------------------

@@ -29,6 +29,7 @@
 
 mod cfn;
 mod checks;
+mod link;
 mod model;
 mod node;
 mod terraform;
@@ -215,6 +216,7 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
             findings: Vec::new(),
         };
         checks::run(&template, &mut sink);
+        link::run(&template, &mut sink);
         report.findings.extend(dedup(sink.findings));
         return;
     }
@@ -243,6 +245,7 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
                         findings: Vec::new(),
                     };
                     checks::run(template, &mut sink);
+                    link::run(template, &mut sink);
                     notes(template, &mut sink);
                     sink.findings
                 })
@@ -296,6 +299,7 @@ fn scan_terraform_module(files: &[(String, String)], report: &mut Report) {
         findings: Vec::new(),
     };
     checks::run(&template, &mut sink);
+    link::run(&template, &mut sink);
     report.findings.extend(dedup(sink.findings));
 }
 
