@@ -34,6 +34,10 @@ pub fn looks_like_template(root: &Node) -> bool {
         || root.get("Transform").is_some()
 }
 
+/// One [`Template`] per assignment of undecided conditions (with that assignment described),
+/// and the template errors met while resolving.
+pub type Extracted = (Vec<(Template, String)>, Vec<NotATemplate>);
+
 /// Whether the template uses the SAM transform.
 fn is_sam(root: &Node) -> bool {
     let names = |n: &Node| n.as_str().is_some_and(|s| s.starts_with("AWS::Serverless"));
@@ -558,7 +562,7 @@ fn assignments(undecided: &[String]) -> Vec<HashMap<String, bool>> {
 /// conditions it cannot decide, each with the assumption described.
 /// Template errors found while resolving (unresolvable references, malformed intrinsics)
 /// come back too: the template is still scanned around them.
-pub fn extract(root: &Node) -> Result<(Vec<(Template, String)>, Vec<NotATemplate>), NotATemplate> {
+pub fn extract(root: &Node) -> Result<Extracted, NotATemplate> {
     let Some(resources) = root.get("Resources") else {
         return Err(NotATemplate {
             pos: root.pos,

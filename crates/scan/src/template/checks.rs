@@ -146,7 +146,7 @@ fn sensor(f: &Function, sink: &mut Sink<'_>) {
                 Severity::Medium,
                 f.pos,
                 &f.id,
-                format!("container-image function without the Vigil sensor: AWS_LAMBDA_EXEC_WRAPPER does not point into /opt/vigil/"),
+                "container-image function without the Vigil sensor: AWS_LAMBDA_EXEC_WRAPPER does not point into /opt/vigil/".to_string(),
                 "Images cannot use layers: bake the sensor into the image (`COPY --from=<vigil layer image> /opt/ /opt/` in the \
                  Dockerfile) and run the handler through it, either with ENTRYPOINT through /opt/vigil/wrap or by setting \
                  AWS_LAMBDA_EXEC_WRAPPER=/opt/vigil/wrap in the function's environment."
@@ -159,17 +159,17 @@ fn sensor(f: &Function, sink: &mut Sink<'_>) {
         (true, true) => return,
         (false, false) => (
             "sensor-missing",
-            format!("function deployed without the Vigil sensor: no Vigil layer and no AWS_LAMBDA_EXEC_WRAPPER into /opt/vigil/"),
+            "function deployed without the Vigil sensor: no Vigil layer and no AWS_LAMBDA_EXEC_WRAPPER into /opt/vigil/".to_string(),
         ),
         (false, true) => (
             "sensor-layer-missing",
-            format!("AWS_LAMBDA_EXEC_WRAPPER points into /opt/vigil/ but no Vigil layer is attached: the function will fail to start"),
+            "AWS_LAMBDA_EXEC_WRAPPER points into /opt/vigil/ but no Vigil layer is attached: the function will fail to start".to_string(),
         ),
         (true, false) => (
             "sensor-wrapper-missing",
             match wrapper.and_then(|w| w.value.text_or_reference()) {
                 Some(v) => format!("the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is `{v}`, not under /opt/vigil/: the sensor never starts"),
-                None => format!("the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is not set: the sensor never starts"),
+                None => "the Vigil layer is attached but AWS_LAMBDA_EXEC_WRAPPER is not set: the sensor never starts".to_string(),
             },
         ),
     };
