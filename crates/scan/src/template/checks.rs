@@ -304,39 +304,35 @@ fn env_secrets(f: &Function, sink: &mut Sink<'_>) {
         let upper = e.name.to_ascii_uppercase();
         let named_secret = SECRET_WORDS.iter().any(|w| upper.contains(w))
             && !POINTER_SUFFIXES.iter().any(|s| upper.ends_with(s));
-        if let Some(param) = &e.from_secret_parameter {
+        let value = e.value.text();
+        let deploy_time = value.is_some_and(|v| {
+            v.contains("{{resolve:secretsmanager:") || v.contains("{{resolve:ssm-secure:")
+        });
+        let reference = match (&e.from_secret_parameter, deploy_time) {
+            (Some(param), _) => Some(format!(
+                "`{}` takes the secret input `{param}` (a NoEcho parameter or sensitive variable)",
+                e.name
+            )),
+            (None, true) => Some(format!("`{}` resolves a secret at deploy time", e.name)),
+            (None, false) => None,
+        };
+        if let Some(what) = reference {
             sink.push(
                 "lambda-env-secret-reference",
                 Category::CredentialsExposure,
                 Severity::Medium,
                 e.pos,
                 &f.id,
-                format!(
-                    "`{}` takes the secret input `{param}` (a NoEcho parameter or sensitive variable): the secret ends up in plain text in the function configuration",
-                    e.name
-                ),
+                format!("{what}: the secret ends up in plain text in the function configuration"),
                 "Store the secret in Secrets Manager or SSM SecureString, pass its ARN or name, and fetch it at run time \
                  (the Parameters and Secrets Lambda extension caches it)."
                     .into(),
             );
             continue;
         }
-        let Some(value) = e.value.text() else {
+        let Some(value) = value else {
             continue;
         };
-        if value.contains("{{resolve:secretsmanager:") || value.contains("{{resolve:ssm-secure:") {
-            sink.push(
-                "lambda-env-secret-reference",
-                Category::CredentialsExposure,
-                Severity::Medium,
-                e.pos,
-                &f.id,
-                format!("`{}` resolves a secret at deploy time: its value is stored in plain text in the function configuration", e.name),
-                "Pass the secret's ARN or name instead and fetch it at run time (the Parameters and Secrets Lambda extension caches it)."
-                    .into(),
-            );
-            continue;
-        }
         let shaped = looks_like_secret_value(value);
         let literal =
             !value.trim().is_empty() && !value.starts_with("arn:") && !value.contains("${");

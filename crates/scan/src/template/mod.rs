@@ -210,14 +210,9 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
     };
     if kind == FileKind::Json && terraform::looks_like_plan(&root) {
         let template = terraform::extract(&terraform::plan_resources(&root), &[]);
-        let files = [file.to_string()];
-        let mut sink = Sink {
-            files: &files,
-            findings: Vec::new(),
-        };
-        checks::run(&template, &mut sink);
-        link::run(&template, &mut sink);
-        report.findings.extend(dedup(sink.findings));
+        report
+            .findings
+            .extend(dedup(run_checks(&template, &[file.to_string()])));
         return;
     }
     if !cfn::looks_like_template(&root) {
@@ -239,16 +234,7 @@ fn scan_one(file: &str, text: &str, kind: FileKind, origin: Origin, report: &mut
             let files = [file.to_string()];
             let per_variant: Vec<Vec<Finding>> = variants
                 .iter()
-                .map(|(template, _)| {
-                    let mut sink = Sink {
-                        files: &files,
-                        findings: Vec::new(),
-                    };
-                    checks::run(template, &mut sink);
-                    link::run(template, &mut sink);
-                    notes(template, &mut sink);
-                    sink.findings
-                })
+                .map(|(template, _)| run_checks(template, &files))
                 .collect();
             let assumptions: Vec<&str> = variants.iter().map(|(_, a)| a.as_str()).collect();
             report
@@ -294,13 +280,19 @@ fn scan_terraform_module(files: &[(String, String)], report: &mut Report) {
         &module.resources(),
         &terraform::sensitive_variables(&module),
     );
+    report.findings.extend(dedup(run_checks(&template, &names)));
+}
+
+/// Every check on one template; `files` names the files its positions index.
+fn run_checks(template: &model::Template, files: &[String]) -> Vec<Finding> {
     let mut sink = Sink {
-        files: &names,
+        files,
         findings: Vec::new(),
     };
-    checks::run(&template, &mut sink);
-    link::run(&template, &mut sink);
-    report.findings.extend(dedup(sink.findings));
+    checks::run(template, &mut sink);
+    link::run(template, &mut sink);
+    notes(template, &mut sink);
+    sink.findings
 }
 
 /// Findings from every assignment of undecided conditions: one found under every

@@ -389,32 +389,19 @@ pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
     Ok(root.unwrap_or(Node::new(Pos::new(1, 1), Kind::Null)))
 }
 
-/// Maps byte offsets to 1-based lines and columns.
-pub struct LineIndex {
-    starts: Vec<usize>,
-}
+/// Maps byte offsets to [`Pos`]itions, through the crate's [`crate::LineIndex`].
+pub struct LineIndex<'a>(crate::LineIndex<'a>);
 
-impl LineIndex {
+impl<'a> LineIndex<'a> {
     /// Indexes `text`.
-    pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        LineIndex { starts }
+    pub fn new(text: &'a str) -> Self {
+        LineIndex(crate::LineIndex::new("", text))
     }
 
-    /// The position of byte `offset` in `text` (columns count characters).
-    pub fn pos(&self, text: &str, offset: usize) -> Pos {
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
-        let column = text
-            .get(start..offset.min(text.len()))
-            .map_or(1, |s| s.chars().count() + 1);
-        Pos::new(line, column)
+    /// The position of byte `offset` (columns count characters).
+    pub fn pos(&self, offset: usize) -> Pos {
+        let p = self.0.position(offset);
+        Pos::new(p.line, p.column)
     }
 }
 
@@ -430,30 +417,28 @@ pub fn parse_json(text: &str) -> Result<Node, ParseError> {
     };
     let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
         ParseError {
-            pos: index.pos(text, e.range().start),
+            pos: index.pos(e.range().start),
             message: e.kind().to_string(),
         }
     })?;
-    fn convert(value: &Value<'_>, text: &str, index: &LineIndex) -> Node {
+    fn convert(value: &Value<'_>, index: &LineIndex<'_>) -> Node {
         use jsonc_parser::common::Ranged;
-        let pos = index.pos(text, value.start());
+        let pos = index.pos(value.start());
         let kind = match value {
             Value::NullKeyword(_) => Kind::Null,
             Value::BooleanLit(b) => Kind::Bool(b.value),
             Value::NumberLit(n) => Kind::Str(n.value.to_string()),
             Value::StringLit(s) => Kind::Str(s.value.to_string()),
-            Value::Array(a) => {
-                Kind::Seq(a.elements.iter().map(|v| convert(v, text, index)).collect())
-            }
+            Value::Array(a) => Kind::Seq(a.elements.iter().map(|v| convert(v, index)).collect()),
             Value::Object(o) => Kind::Map(
                 o.properties
                     .iter()
                     .map(|p| {
                         let key = Key {
                             name: p.name.as_str().to_string(),
-                            pos: index.pos(text, p.name.start()),
+                            pos: index.pos(p.name.start()),
                         };
-                        (key, convert(&p.value, text, index))
+                        (key, convert(&p.value, index))
                     })
                     .collect(),
             ),
@@ -461,7 +446,7 @@ pub fn parse_json(text: &str) -> Result<Node, ParseError> {
         Node::new(pos, kind)
     }
     match parsed.value {
-        Some(v) => Ok(convert(&v, text, &index)),
+        Some(v) => Ok(convert(&v, &index)),
         None => Err(ParseError {
             pos: Pos::new(1, 1),
             message: "the file holds no JSON value".into(),

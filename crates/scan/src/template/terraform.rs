@@ -36,7 +36,6 @@ pub struct TfResource {
 /// One parsed `.tf` file.
 pub struct TfFile {
     text: String,
-    index: LineIndex,
     body: Body,
 }
 
@@ -45,7 +44,6 @@ pub fn parse_file(text: &str) -> Result<TfFile, ParseError> {
     match hcl_edit::parser::parse_body(text) {
         Ok(body) => Ok(TfFile {
             text: text.to_string(),
-            index: LineIndex::new(text),
             body,
         }),
         Err(e) => Err(ParseError {
@@ -58,6 +56,7 @@ pub fn parse_file(text: &str) -> Result<TfFile, ParseError> {
 /// A module: the parsed files of one directory, indexed by [`Pos::file`].
 pub struct Module<'a> {
     files: &'a [(u32, TfFile)],
+    indexes: Vec<(u32, LineIndex<'a>)>,
     variables: HashMap<String, (u32, Option<&'a Expression>, bool)>,
     locals: HashMap<String, (u32, &'a Expression)>,
     data: HashMap<String, (u32, &'a Block)>,
@@ -73,6 +72,13 @@ fn label(l: &BlockLabel) -> &str {
     }
 }
 
+/// The nested blocks of `body` called `name`.
+fn blocks<'b>(body: &'b Body, name: &'b str) -> impl Iterator<Item = &'b Block> + 'b {
+    body.iter()
+        .filter_map(Structure::as_block)
+        .filter(move |b| b.ident.as_str() == name)
+}
+
 fn attr<'b>(body: &'b Body, name: &str) -> Option<&'b Expression> {
     body.iter().find_map(|s| match s {
         Structure::Attribute(a) if a.key.as_str() == name => Some(&a.value),
@@ -85,6 +91,10 @@ impl<'a> Module<'a> {
     pub fn new(files: &'a [(u32, TfFile)]) -> Self {
         let mut m = Module {
             files,
+            indexes: files
+                .iter()
+                .map(|(i, f)| (*i, LineIndex::new(&f.text)))
+                .collect(),
             variables: HashMap::new(),
             locals: HashMap::new(),
             data: HashMap::new(),
@@ -117,22 +127,13 @@ impl<'a> Module<'a> {
         m
     }
 
-    fn file(&self, fi: u32) -> Option<&'a TfFile> {
-        self.files.iter().find(|(i, _)| *i == fi).map(|(_, f)| f)
-    }
-
     fn pos(&self, fi: u32, span: Option<std::ops::Range<usize>>) -> Pos {
-        let (Some(f), Some(span)) = (self.file(fi), span) else {
-            return Pos {
-                file: fi,
-                line: 1,
-                column: 1,
-            };
+        let index = self.indexes.iter().find(|(i, _)| *i == fi).map(|(_, x)| x);
+        let at = match (index, span) {
+            (Some(index), Some(span)) => index.pos(span.start),
+            _ => Pos::new(1, 1),
         };
-        Pos {
-            file: fi,
-            ..f.index.pos(&f.text, span.start)
-        }
+        Pos { file: fi, ..at }
     }
 
     /// Every resource, data source and module call, evaluated.
@@ -465,12 +466,7 @@ impl<'a> Module<'a> {
                 }
             }
         }
-        for st in block
-            .body
-            .iter()
-            .filter_map(Structure::as_block)
-            .filter(|b| b.ident.as_str() == "statement")
-        {
+        for st in blocks(&block.body, "statement") {
             let spos = self.pos(fi, st.span());
             let mut entries: Vec<(Key, Node)> = Vec::new();
             let mut put = |name: &str, node: Node| {
@@ -502,12 +498,7 @@ impl<'a> Module<'a> {
                 ("not_principals", "NotPrincipal"),
             ] {
                 let mut principal: Vec<(Key, Node)> = Vec::new();
-                for p in st
-                    .body
-                    .iter()
-                    .filter_map(Structure::as_block)
-                    .filter(|b| b.ident.as_str() == hcl)
-                {
+                for p in blocks(&st.body, hcl) {
                     let ppos = self.pos(fi, p.span());
                     let ty = attr(&p.body, "type")
                         .map(|e| render(&self.eval(fi, e)))
@@ -527,12 +518,7 @@ impl<'a> Module<'a> {
                 }
             }
             let mut conditions: Vec<(Key, Node)> = Vec::new();
-            for c in st
-                .body
-                .iter()
-                .filter_map(Structure::as_block)
-                .filter(|b| b.ident.as_str() == "condition")
-            {
+            for c in blocks(&st.body, "condition") {
                 let cpos = self.pos(fi, c.span());
                 let get = |k: &str| attr(&c.body, k).map(|e| self.eval(fi, e));
                 let test = get("test").map(|n| render(&n)).unwrap_or_default();
@@ -925,6 +911,35 @@ fn function(
         },
         None => (RoleLink::Missing, r.pos),
     };
+    let env = first_block(r, "environment").and_then(|e| e.get("variables"));
+    tf_function(r, env, (role, role_pos), layer_names, sensitive)
+}
+
+/// `module "x" { source = "terraform-aws-modules/lambda/aws" }`: the community module's
+/// inputs. Its role is created inside the module, so role findings are not linked.
+fn module_function(
+    r: &TfResource,
+    layer_names: &HashMap<String, String>,
+    sensitive: &[String],
+) -> Function {
+    let role = RoleLink::External(format!("the role created by {}", r.address));
+    tf_function(
+        r,
+        get(r, "environment_variables"),
+        (role, r.pos),
+        layer_names,
+        sensitive,
+    )
+}
+
+/// The function model from a resource's (or module call's) attributes.
+fn tf_function(
+    r: &TfResource,
+    env: Option<&Node>,
+    (role, role_pos): (RoleLink, Pos),
+    layer_names: &HashMap<String, String>,
+    sensitive: &[String],
+) -> Function {
     Function {
         id: r.address.clone(),
         pos: r.pos,
@@ -935,34 +950,9 @@ fn function(
             || get(r, "image_uri").is_some(),
         runtime: get(r, "runtime").cloned().map(Value::new),
         layers: layers_of(get(r, "layers"), layer_names),
-        env: env_of(
-            first_block(r, "environment").and_then(|e| e.get("variables")),
-            sensitive,
-        ),
+        env: env_of(env, sensitive),
         role,
         role_pos,
-    }
-}
-
-/// `module "x" { source = "terraform-aws-modules/lambda/aws" }`: the community module's
-/// inputs. Its role is created inside the module, so role findings are not linked.
-fn module_function(
-    r: &TfResource,
-    layer_names: &HashMap<String, String>,
-    sensitive: &[String],
-) -> Function {
-    Function {
-        id: r.address.clone(),
-        pos: r.pos,
-        dialect: Dialect::Terraform,
-        image: get(r, "package_type")
-            .and_then(Node::as_str)
-            .is_some_and(|p| p.eq_ignore_ascii_case("Image")),
-        runtime: get(r, "runtime").cloned().map(Value::new),
-        layers: layers_of(get(r, "layers"), layer_names),
-        env: env_of(get(r, "environment_variables"), sensitive),
-        role: RoleLink::External(format!("the role created by {}", r.address)),
-        role_pos: r.pos,
     }
 }
 
