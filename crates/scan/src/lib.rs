@@ -8,6 +8,8 @@
 pub mod actions;
 mod finding;
 pub mod iam;
+pub mod render;
+pub mod walk;
 
 pub use finding::{
     Category, Finding, LineIndex, Position, Report, ScanError, Severity, UnknownSeverity,

@@ -113,7 +113,7 @@ fn unknown_actions(e: &Effective<'_>, s: &Stmt<'_>, subject: &str, out: &mut Vec
             Expansion::UnknownService(prefix) => (
                 "unknown-service",
                 format!(
-                    "`{text}` in {element}: there is no AWS service with the prefix `{prefix}`"
+                    "`{text}` in {element}: the service prefix `{prefix}` is not in the AWS Service Authorization Reference (a typo, or a retired service)"
                 ),
             ),
             Expansion::NoMatch => {
@@ -149,7 +149,10 @@ fn resource_mismatch(e: &Effective<'_>, s: &Stmt<'_>, subject: &str, out: &mut V
     }
     for r in &s.resources {
         let t = r.text.as_str();
-        if !(t.starts_with("arn:") || t.starts_with("${") || t.contains(['*', '?'])) {
+        if !(t.starts_with("arn:")
+            || t.starts_with("${")
+            || t.bytes().all(|c| c == b'*' || c == b'?'))
+        {
             out.push(finding(
                 "invalid-resource",
                 Category::ResourceMismatch,
@@ -194,8 +197,12 @@ fn resource_mismatch(e: &Effective<'_>, s: &Stmt<'_>, subject: &str, out: &mut V
             ));
         }
     }
+    let any_action = s
+        .expansions
+        .iter()
+        .any(|x| matches!(x, Expansion::Actions(_)));
     for (ri, r) in s.resources.iter().enumerate() {
-        if !used[ri] && r.text.starts_with("arn:") {
+        if any_action && !used[ri] && r.text.starts_with("arn:") {
             lines.push((
                 r.position.clone(),
                 format!("resource `{}` fits none of the statement's actions", r.text),
@@ -336,7 +343,7 @@ pub(crate) fn effective_checks(e: &Effective<'_>, subject: &str, out: &mut Vec<F
         &c.exfiltration,
         Category::DataExfiltration,
         "data-exfiltration",
-        "reads data out of the account",
+        "can read data out of the account",
         "Name the buckets, secrets, parameters and keys the workload reads instead of `*`.",
         out,
     );
@@ -346,7 +353,7 @@ pub(crate) fn effective_checks(e: &Effective<'_>, subject: &str, out: &mut Vec<F
         &c.credentials,
         Category::CredentialsExposure,
         "credentials-exposure",
-        "hands out credentials, tokens or passwords",
+        "can hand out credentials, tokens or passwords",
         "Remove these actions or limit them to named resources.",
         out,
     );
@@ -511,13 +518,12 @@ fn escalation(e: &Effective<'_>, subject: &str, out: &mut Vec<Finding>) {
         };
         let mut severity = path.severity.lowered(tg.scope.lowering(), Severity::Low);
         let mut message = format!(
-            "{} ({}) lets this principal {}; {target_action} is allowed {}",
+            "{} lets this principal {}; {target_action} is allowed {}",
             evidence
                 .iter()
                 .map(|(a, _)| *a)
                 .collect::<Vec<_>>()
                 .join(" + "),
-            path.code,
             path.title,
             tg.scope.describe()
         );
@@ -620,7 +626,9 @@ fn sensitive(
             continue;
         };
         let Some(g) = e.best(id) else { continue };
-        if g.scope < Scope::Wildcard {
+        // Like Cloudsplaining, only unrestricted access counts: a wildcard within named
+        // resources (`arn:aws:s3:::app-bucket/*`) is what least privilege looks like.
+        if g.scope < Scope::All {
             continue;
         }
         let sev = a.severity.lowered(g.scope.lowering(), Severity::Info);
@@ -646,7 +654,7 @@ fn sensitive(
             position,
             resource(subject, s),
             format!(
-                "{} that {what}, without naming resources: {}{}",
+                "{} {what}, on resources not named one by one: {}{}",
                 plural(names.len(), "action"),
                 list(&names),
                 conditional_note(s)

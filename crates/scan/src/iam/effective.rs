@@ -112,6 +112,33 @@ pub(crate) fn arn_resource_part(arn: &[u8]) -> &[u8] {
     arn
 }
 
+/// Splits an ARN into its five leading fields and the resource part, if it has them.
+fn arn_fields(arn: &[u8]) -> Option<([&[u8]; 5], &[u8])> {
+    let mut fields: [&[u8]; 5] = [&[]; 5];
+    let mut start = 0;
+    for field in fields.iter_mut() {
+        let end = start + arn[start..].iter().position(|&c| c == b':')?;
+        *field = &arn[start..end];
+        start = end + 1;
+    }
+    Some((fields, &arn[start..]))
+}
+
+/// Whether two ARN patterns can name the same resource. Wildcards stay within their ARN field
+/// (a `*` in the resource part does not reach back into the service field), which is how
+/// people read ARNs; a pattern without all six fields (`arn:aws:*`) is compared as a whole.
+pub(crate) fn arn_intersects(a: &[u8], b: &[u8]) -> bool {
+    match (arn_fields(a), arn_fields(b)) {
+        (Some((fa, ra)), Some((fb, rb))) => {
+            fa.iter()
+                .zip(fb.iter())
+                .all(|(x, y)| glob::intersects(x, y))
+                && glob::intersects(ra, rb)
+        }
+        _ => glob::intersects(a, b),
+    }
+}
+
 /// One statement, expanded.
 #[derive(Debug)]
 pub(crate) struct Stmt<'a> {
@@ -230,7 +257,7 @@ impl<'a> Effective<'a> {
             // (`arn:*`, `*`-ish) still lets the statement apply.
             return r.star.iter().all(|&c| c == b'*');
         }
-        types.any(|(t, _)| glob::intersects(&r.star, t.glob.as_bytes()))
+        types.any(|(t, _)| arn_intersects(&r.star, t.glob.as_bytes()))
     }
 
     /// The statement's resource scope for `action`.

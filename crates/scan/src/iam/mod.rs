@@ -55,7 +55,8 @@ pub use effective::{NamedDocument, Scope};
 pub use json::{parse_iam_json, parse_policy_json, IamJson};
 pub use model::{Condition, Effect, Located, PolicyDocument, Principal, Statement};
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Report};
+use crate::walk;
 use effective::Effective;
 
 /// Every check on one policy document.
@@ -149,5 +150,52 @@ fn collect<'a>(
             }),
             None => missing.push(arn.clone()),
         }
+    }
+}
+
+/// Scans IAM JSON files and directories (walked for `*.json`): policy documents, AWS CLI
+/// policy wrappers and authorization details. Files found in a directory that hold other JSON
+/// are skipped; a file named explicitly that holds no IAM data is an error.
+pub fn scan_paths(paths: &[std::path::PathBuf]) -> Report {
+    let (inputs, errors) = walk::discover(paths, &|p| walk::has_extension(p, &["json"]));
+    let mut report = Report {
+        findings: Vec::new(),
+        errors,
+    };
+    for input in &inputs {
+        match input.read() {
+            Ok(text) => scan_text(&text, input, &mut report),
+            Err(e) => report.errors.push(e),
+        }
+    }
+    report.sort();
+    report
+}
+
+/// Scans one file's text into `report`.
+pub fn scan_text(text: &str, input: &walk::Input, report: &mut Report) {
+    match parse_iam_json(text, &input.name) {
+        Ok(IamJson::Policy(doc)) => {
+            let subject = input
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            report.findings.extend(analyze(&doc, &subject));
+        }
+        Ok(IamJson::AuthorizationDetails(details)) => {
+            report
+                .findings
+                .extend(analyze_authorization_details(&details).0);
+        }
+        Ok(IamJson::NotIam) => {
+            if input.explicit {
+                report.errors.push(crate::ScanError::new(
+                    crate::Position::new(&input.name, 1, 1),
+                    "not an IAM policy document or authorization details file (no `Statement`, `PolicyDocument` or `UserDetailList`/`RoleDetailList`)",
+                ));
+            }
+        }
+        Err(errors) => report.errors.extend(errors),
     }
 }

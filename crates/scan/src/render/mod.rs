@@ -1,0 +1,55 @@
+//! Renderers for a [`Report`]: human text (with ANSI colours when asked), JSON and SARIF 2.1.0.
+//!
+//! # Wire format (`--format json`)
+//!
+//! One JSON object: `{"findings": [...], "errors": [...]}`. Each finding has `code` (stable
+//! kebab-case), `category`, `severity` (`critical`, `high`, `medium`, `low`, `info`), `file`,
+//! `line`, `column` (1-based), `resource`, `message` and `remediation`; each error has `file`,
+//! `line`, `column` and `message`. Findings are sorted by file, line, column, then most
+//! severe first. Keys are added, never renamed or removed.
+
+mod json;
+mod sarif;
+mod text;
+
+use std::io::{self, Write};
+
+use crate::finding::Report;
+
+pub use sarif::to_sarif;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human text.
+    Text,
+    /// `{"findings": [...], "errors": [...]}`.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "sarif" => Ok(Format::Sarif),
+            other => Err(format!(
+                "unknown format `{other}` (expected text, json or sarif)"
+            )),
+        }
+    }
+}
+
+/// Writes `report` in `format`. `color` adds ANSI styles to text output (the caller decides,
+/// e.g. from whether stdout is a terminal and `NO_COLOR`).
+pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::render(report, color, out),
+        Format::Json => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+    }
+}

@@ -1,0 +1,109 @@
+//! Input discovery: the files behind the PATH arguments.
+//!
+//! A file named on the command line is always scanned (an unsupported one is an error); a
+//! directory is walked recursively, in name order, keeping the files the caller's filter
+//! accepts and skipping folders that hold copies or dependencies rather than sources
+//! (`.git`, `node_modules`, `.aws-sam`, `.terraform`, `target` and other hidden folders).
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::finding::{Position, ScanError};
+
+/// A file to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its name in findings (the path as given or found, with `/` separators).
+    pub name: String,
+    /// Named on the command line (rather than found in a directory).
+    pub explicit: bool,
+}
+
+impl Input {
+    /// The file's text; a file that cannot be read or is not UTF-8 is an error at 1:1.
+    pub fn read(&self) -> Result<String, ScanError> {
+        let bytes = std::fs::read(&self.path).map_err(|e| {
+            ScanError::new(Position::new(&self.name, 1, 1), format!("cannot read: {e}"))
+        })?;
+        String::from_utf8(bytes).map_err(|e| {
+            ScanError::new(
+                Position::new(&self.name, 1, 1),
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })
+    }
+}
+
+const SKIPPED_DIRS: [&str; 4] = ["node_modules", "target", "__pycache__", "venv"];
+
+fn skipped(dir: &Path, root: &Path) -> bool {
+    if dir == root {
+        return false;
+    }
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('.') || SKIPPED_DIRS.contains(&name)
+}
+
+/// The files behind `paths`: files as given, directories walked for files that `wanted`
+/// accepts. Paths that do not exist or cannot be walked are errors; the others are returned.
+pub fn discover(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) -> (Vec<Input>, Vec<ScanError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        let root_name = root.to_string_lossy().replace('\\', "/");
+        match std::fs::metadata(root) {
+            Err(e) => errors.push(ScanError::new(
+                Position::new(&root_name, 1, 1),
+                format!("cannot read: {e}"),
+            )),
+            Ok(m) if m.is_file() => inputs.push(Input {
+                path: root.clone(),
+                name: root_name,
+                explicit: true,
+            }),
+            Ok(_) => {
+                let walker = WalkDir::new(root)
+                    .follow_links(false)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| !(e.file_type().is_dir() && skipped(e.path(), root)));
+                for entry in walker {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() && wanted(e.path()) => {
+                            inputs.push(Input {
+                                path: e.path().to_path_buf(),
+                                name: e.path().to_string_lossy().replace('\\', "/"),
+                                explicit: false,
+                            })
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            let at = e.path().map_or_else(
+                                || root_name.clone(),
+                                |p| p.to_string_lossy().replace('\\', "/"),
+                            );
+                            errors.push(ScanError::new(
+                                Position::new(at, 1, 1),
+                                format!("cannot read: {e}"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (inputs, errors)
+}
+
+/// Whether a path has one of the given extensions (case-insensitive, without the dot).
+pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
