@@ -230,14 +230,18 @@ fn sam_inline_statements_are_analyzed_on_the_implicit_role_and_reported_on_the_f
 #[test]
 fn sam_policy_templates_and_managed_names_are_resolved_or_reported() {
     let r = scan("sam/policies.yaml");
-    // S3ReadPolicy expands to s3:GetObject on the bucket parameter's objects.
-    let read = r
+    // S3CrudPolicy with BucketName '*' expands to object access on every bucket.
+    let crud = r
         .findings
         .iter()
-        .find(|f| f.resource.starts_with("TemplatedFunctionRole") && f.code == "data-exfiltration")
-        .expect("S3ReadPolicy statement analyzed");
-    assert!(read.message.contains("s3:GetObject"), "{}", read.message);
-    assert_eq!(read.position.line, 35, "points at the template name");
+        .find(|f| f.resource.starts_with("AnyBucketFunctionRole") && f.code == "data-exfiltration")
+        .expect("S3CrudPolicy statement analyzed");
+    assert!(crud.message.contains("s3:GetObject"), "{}", crud.message);
+    assert_eq!(crud.position.line, 45, "points at the template name");
+    assert!(
+        has(&r, "data-exfiltration", "AnyBucketFunction"),
+        "and on the function"
+    );
     let managed = r
         .findings
         .iter()

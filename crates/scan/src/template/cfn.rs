@@ -1115,6 +1115,41 @@ mod tests {
     }
 
     #[test]
+    fn sam_policy_templates_are_instantiated_with_the_given_parameters() {
+        let yaml = "Transform: AWS::Serverless-2016-10-31\nParameters:\n  B: {Type: String, Default: reports}\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - S3ReadPolicy: {BucketName: !Ref B}\n";
+        let root = parse_yaml(yaml).expect("yaml");
+        let (variants, problems) = extract(&root).expect("template");
+        assert!(problems.is_empty());
+        let role = variants[0]
+            .0
+            .roles
+            .iter()
+            .find(|r| r.id == "FRole")
+            .expect("implicit role");
+        let doc = &role.policies[0].doc;
+        let statement = &doc
+            .get("Statement")
+            .and_then(Node::as_seq)
+            .expect("statements")[0];
+        let resources: Vec<_> = statement
+            .get("Resource")
+            .and_then(Node::as_seq)
+            .expect("resources")
+            .iter()
+            .filter_map(Node::as_str)
+            .collect();
+        assert_eq!(
+            resources,
+            ["arn:aws:s3:::reports", "arn:aws:s3:::reports/*"]
+        );
+        assert_eq!(statement.pos.line, 9, "placed at the template name");
+        assert_eq!(
+            role.managed[0].arn,
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        );
+    }
+
+    #[test]
     fn sam_policy_templates_are_embedded() {
         assert!(is_sam_policy_template("S3ReadPolicy"));
         assert!(is_sam_policy_template("DynamoDBCrudPolicy"));

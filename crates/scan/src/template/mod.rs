@@ -69,30 +69,23 @@ fn kind_of(path: &Path) -> Option<FileKind> {
     }
 }
 
-/// Scans files and directories (walked recursively, following no symlinks out of the tree).
+/// Scans files and directories. Directories are walked by [`crate::walk::discover`]
+/// (recursively, in name order, skipping hidden, build and dependency folders such as
+/// `.aws-sam`, `.terraform` and `node_modules`), keeping `.yaml`/`.yml`/`.template`/`.json`/`.tf`.
 pub fn scan_template_paths<P: AsRef<Path>>(paths: &[P]) -> Report {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        if path.is_dir() {
-            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-                match entry {
-                    Ok(e) if e.file_type().is_file() && kind_of(e.path()).is_some() => {
-                        files.push((e.path().to_path_buf(), Origin::Walked));
-                    }
-                    Ok(_) => {}
-                    Err(e) => errors.push(error_at(
-                        &e.path().unwrap_or(path).display().to_string(),
-                        Pos::new(1, 1),
-                        format!("cannot read: {e}"),
-                    )),
-                }
-            }
-        } else {
-            files.push((path.to_path_buf(), Origin::Explicit));
-        }
-    }
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
+    let (inputs, errors) = crate::walk::discover(&paths, &|p: &Path| kind_of(p).is_some());
+    let files: Vec<(PathBuf, Origin)> = inputs
+        .into_iter()
+        .map(|i| {
+            let origin = if i.explicit {
+                Origin::Explicit
+            } else {
+                Origin::Walked
+            };
+            (i.path, origin)
+        })
+        .collect();
     let mut report = scan_template_files(&files);
     report.errors.extend(errors);
     sort(&mut report);
