@@ -247,36 +247,24 @@ fn runtime(f: &Function, sink: &mut Sink<'_>) {
     }
 }
 
-/// Names that say the value is a secret.
-const SECRET_WORDS: &[&str] = &[
+/// Endings of variable names that say the value is a secret (`DB_PASSWORD`, `SLACK_TOKEN`,
+/// `AWS_SECRET_ACCESS_KEY`). Only the ending counts: `DB_SECRET_ARN` names a secret and
+/// `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` configures an extension.
+const SECRET_ENDINGS: &[&str] = &[
     "SECRET",
+    "SECRETS",
     "PASSWORD",
     "PASSWD",
-    "PWD",
+    "PASSPHRASE",
     "TOKEN",
     "APIKEY",
     "API_KEY",
     "PRIVATE_KEY",
     "ACCESS_KEY",
     "CREDENTIAL",
+    "CREDENTIALS",
     "AUTH_KEY",
-    "CLIENT_SECRET",
     "SIGNING_KEY",
-];
-/// Suffixes that say the value only names or locates a secret.
-const POINTER_SUFFIXES: &[&str] = &[
-    "_ARN",
-    "_NAME",
-    "_ID",
-    "_PATH",
-    "_PARAM",
-    "_PARAMETER",
-    "_URL",
-    "_URI",
-    "_REGION",
-    "_TABLE",
-    "_BUCKET",
-    "_KEY_ID",
 ];
 
 fn looks_like_secret_value(v: &str) -> Option<&'static str> {
@@ -302,8 +290,7 @@ fn looks_like_secret_value(v: &str) -> Option<&'static str> {
 fn env_secrets(f: &Function, sink: &mut Sink<'_>) {
     for e in &f.env {
         let upper = e.name.to_ascii_uppercase();
-        let named_secret = SECRET_WORDS.iter().any(|w| upper.contains(w))
-            && !POINTER_SUFFIXES.iter().any(|s| upper.ends_with(s));
+        let named_secret = SECRET_ENDINGS.iter().any(|w| upper.ends_with(w));
         let value = e.value.text();
         let deploy_time = value.is_some_and(|v| {
             v.contains("{{resolve:secretsmanager:") || v.contains("{{resolve:ssm-secure:")
