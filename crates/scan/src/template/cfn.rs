@@ -6,7 +6,7 @@
 //! partial: what cannot be known before deployment (a parameter without default, a resource
 //! attribute, an import) becomes [`Kind::Unknown`] naming the reference, never a guess.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
@@ -69,7 +69,13 @@ pub struct Resolver<'a> {
     problems: RefCell<Vec<NotATemplate>>,
     /// The template is transformed by SAM (`Transform: AWS::Serverless-2016-10-31`).
     sam: bool,
+    /// Resolution steps taken, against [`MAX_STEPS`].
+    steps: Cell<usize>,
 }
+
+/// Resolution steps one pass may take: conditions and values that refer to each other many
+/// times over could otherwise take exponential time. Past this, values are unknown.
+const MAX_STEPS: usize = 2_000_000;
 
 const MAX_DEPTH: usize = 64;
 
@@ -131,6 +137,7 @@ impl<'a> Resolver<'a> {
             assume: HashMap::new(),
             problems: RefCell::new(Vec::new()),
             sam: is_sam(root),
+            steps: Cell::new(0),
         }
     }
 
@@ -164,8 +171,14 @@ impl<'a> Resolver<'a> {
         Self::unknown(pos, what)
     }
 
+    /// Counts one step; false once the budget is spent.
+    fn step(&self) -> bool {
+        self.steps.set(self.steps.get() + 1);
+        self.steps.get() <= MAX_STEPS
+    }
+
     fn resolve_at(&self, node: &Node, depth: usize) -> Option<Node> {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !self.step() {
             return Self::unknown(node.pos, "a reference nested too deeply".into());
         }
         if let Some((name, arg)) = node.intrinsic() {
@@ -465,7 +478,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn eval_condition(&self, node: &Node, depth: usize) -> Option<bool> {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !self.step() {
             return None;
         }
         let (name, arg) = node.intrinsic()?;
@@ -1147,6 +1160,22 @@ mod tests {
             role.managed[0].arn,
             "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
         );
+    }
+
+    #[test]
+    fn conditions_that_refer_to_each_other_many_times_stay_fast() {
+        let mut yaml = String::from(
+            "Parameters:\n  P: {Type: String}\nConditions:\n  C0: !Equals [!Ref P, x]\n",
+        );
+        for i in 1..60 {
+            let p = i - 1;
+            yaml.push_str(&format!("  C{i}: !Or [!Condition C{p}, !Condition C{p}]\n"));
+        }
+        yaml.push_str("Resources: {}\nX: !If [C59, a, b]\n");
+        let root = parse_yaml(&yaml).expect("yaml");
+        let r = Resolver::new(&root);
+        let x = r.resolve(root.get("X").expect("X")).expect("value");
+        assert!(matches!(x.kind, Kind::Unknown(_)), "{x:?}");
     }
 
     #[test]

@@ -258,12 +258,34 @@ enum Frame {
     },
 }
 
+/// How many values all aliases of one document may copy in total.
+const MAX_ALIAS_VALUES: usize = 1_000_000;
+
+/// The number of values in `node`, counting no further than `cap`.
+fn count_capped(node: &Node, cap: usize) -> usize {
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        if count >= cap {
+            return count;
+        }
+        match &n.kind {
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => stack.extend(entries.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    count
+}
+
 /// Parses YAML text (the first document) into a tree. Duplicate keys are an error, as
 /// CloudFormation rejects them too.
 ///
 pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut alias_budget = MAX_ALIAS_VALUES;
     let mut root: Option<Node> = None;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| ParseError {
@@ -280,7 +302,21 @@ pub fn parse_yaml(text: &str) -> Result<Node, ParseError> {
                 None
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some((node.clone(), 0)),
+                Some(node) => {
+                    // Aliases copy their anchor: cap the copies so that an alias bomb
+                    // ("billion laughs") is an error, not a hang.
+                    let size = count_capped(node, alias_budget.saturating_add(1));
+                    if size > alias_budget {
+                        return Err(ParseError {
+                            pos,
+                            message: format!(
+                                "aliases expand to more than {MAX_ALIAS_VALUES} values"
+                            ),
+                        });
+                    }
+                    alias_budget -= size;
+                    Some((node.clone(), 0))
+                }
                 None => {
                     return Err(ParseError {
                         pos,
@@ -485,6 +521,21 @@ mod tests {
                 .and_then(|b| b.get("k"))
                 .and_then(Node::as_str),
             Some("v")
+        );
+    }
+
+    #[test]
+    fn alias_bombs_are_errors() {
+        let mut yaml = String::from("a0: &a0 [x, x, x, x]\n");
+        for i in 1..30 {
+            let p = i - 1;
+            yaml.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let err = parse_yaml(&yaml).expect_err("bomb");
+        assert!(
+            err.message.contains("aliases expand to more than"),
+            "{}",
+            err.message
         );
     }
 

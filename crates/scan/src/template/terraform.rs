@@ -61,7 +61,13 @@ pub struct Module<'a> {
     locals: HashMap<String, (u32, &'a Expression)>,
     data: HashMap<String, (u32, &'a Block)>,
     depth: Cell<usize>,
+    /// Evaluation steps taken, against [`MAX_STEPS`].
+    steps: Cell<usize>,
 }
+
+/// Evaluation steps one module may take: locals that refer to each other many times over
+/// could otherwise take exponential time. Past this, values are unknown.
+const MAX_STEPS: usize = 2_000_000;
 
 const MAX_DEPTH: usize = 48;
 
@@ -99,6 +105,7 @@ impl<'a> Module<'a> {
             locals: HashMap::new(),
             data: HashMap::new(),
             depth: Cell::new(0),
+            steps: Cell::new(0),
         };
         for (fi, f) in files {
             for block in f.body.iter().filter_map(Structure::as_block) {
@@ -207,7 +214,8 @@ impl<'a> Module<'a> {
     pub fn eval(&self, fi: u32, expr: &Expression) -> Node {
         let depth = self.depth.get();
         let pos = self.pos(fi, expr.span());
-        if depth > MAX_DEPTH {
+        self.steps.set(self.steps.get() + 1);
+        if depth > MAX_DEPTH || self.steps.get() > MAX_STEPS {
             return Self::unknown(pos, "an expression nested too deeply");
         }
         self.depth.set(depth + 1);
