@@ -903,7 +903,7 @@ fn sam_policies(
             };
             let doc = instantiate(Node::from_json_value(def, k.pos), &values);
             if let Some(doc) = r.resolve(&doc) {
-                role.policies.push(PolicyDoc {
+                role.vendor_policies.push(PolicyDoc {
                     name: format!("{fid}/Policies/{}", k.name),
                     doc,
                 });
@@ -1139,7 +1139,7 @@ mod tests {
             .iter()
             .find(|r| r.id == "FRole")
             .expect("implicit role");
-        let doc = &role.policies[0].doc;
+        let doc = &role.vendor_policies[0].doc;
         let statement = &doc
             .get("Statement")
             .and_then(Node::as_seq)

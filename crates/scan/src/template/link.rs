@@ -135,19 +135,22 @@ pub fn document(files: &[String], doc: &Node) -> Option<PolicyDocument> {
 /// that use it.
 pub fn run(t: &Template, sink: &mut Sink<'_>) {
     for role in &t.roles {
-        let docs: Vec<(&PolicyDoc, PolicyDocument)> = role
-            .policies
-            .iter()
-            .filter_map(|p| document(sink.files, &p.doc).map(|d| (p, d)))
-            .collect();
-        for (p, d) in &docs {
+        let convert = |docs: &'_ [PolicyDoc]| -> Vec<(String, PolicyDocument)> {
+            docs.iter()
+                .filter_map(|p| document(sink.files, &p.doc).map(|d| (p.name.clone(), d)))
+                .collect()
+        };
+        let own = convert(&role.policies);
+        let vendor = convert(&role.vendor_policies);
+        for (name, d) in &own {
             sink.findings
-                .extend(iam::check_statements(d, &format!("{} {}", role.id, p.name)));
+                .extend(iam::check_statements(d, &format!("{} {name}", role.id)));
         }
-        let named: Vec<NamedDocument<'_>> = docs
+        let named: Vec<NamedDocument<'_>> = own
             .iter()
-            .map(|(p, d)| NamedDocument {
-                name: p.name.as_str(),
+            .chain(&vendor)
+            .map(|(name, d)| NamedDocument {
+                name: name.as_str(),
                 document: d,
             })
             .collect();

@@ -119,8 +119,11 @@ pub struct Role {
     pub id: String,
     /// Where it is defined.
     pub pos: Pos,
-    /// Inline and attached policy documents.
+    /// Inline and attached policy documents written in the template.
     pub policies: Vec<PolicyDoc>,
+    /// Documents written by AWS (the SAM policy templates): part of what the role may do, but
+    /// their statements are not the template's to fix, so only the effective checks see them.
+    pub vendor_policies: Vec<PolicyDoc>,
     /// Managed policies attached by ARN.
     pub managed: Vec<ManagedRef>,
 }
