@@ -14,3 +14,5 @@ pub mod walk;
 pub use finding::{
     Category, Finding, LineIndex, Position, Report, ScanError, Severity, UnknownSeverity,
 };
+pub mod template;
+pub use template::{scan_template_files, scan_template_paths, scan_template_source, Origin};
