@@ -18,6 +18,9 @@ pub enum ScanCommand {
     /// Check IAM policy documents: JSON policies, AWS CLI policy output, and
     /// `aws iam get-account-authorization-details` files (every user, group and role).
     Iam(ScanArgs),
+    /// Check infrastructure templates: SAM and CloudFormation (YAML or JSON), Terraform (`.tf`
+    /// modules and plan JSON): execution roles, the Vigil sensor, and Lambda settings.
+    Template(ScanArgs),
 }
 
 /// Options shared by every scan.
@@ -69,6 +72,7 @@ pub fn run(cmd: ScanCommand) -> ExitCode {
 fn run_with(cmd: ScanCommand, terminal: bool, out: &mut dyn Write) -> u8 {
     let (args, report): (&ScanArgs, Report) = match &cmd {
         ScanCommand::Iam(args) => (args, vigil_scan::iam::scan_paths(&args.paths)),
+        ScanCommand::Template(args) => (args, vigil_scan::scan_template_paths(&args.paths)),
     };
     let format = match args.format {
         OutputFormat::Text => Format::Text,
@@ -113,6 +117,23 @@ mod tests {
             "{}/../scan/tests/fixtures/iam/{name}",
             env!("CARGO_MANIFEST_DIR")
         )
+    }
+
+    #[test]
+    fn template_subcommand_reports_sensor_missing() {
+        let dir = format!(
+            "{}/../scan/tests/fixtures/templates",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let (code, out) = run_args(&["template", "--format", "json", "--fail-on", "medium", &dir]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        assert!(
+            v["findings"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["code"] == "sensor-missing")),
+            "{out}"
+        );
+        assert_ne!(code, 0);
     }
 
     #[test]
