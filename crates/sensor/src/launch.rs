@@ -39,6 +39,9 @@ pub struct RunSpec {
     pub tags: serde_json::Map<String, serde_json::Value>,
     /// The policy file, for the start event.
     pub policy_source: Option<String>,
+    /// Use Landlock where the kernel has it (off only to debug, or to test the layers under
+    /// it on their own).
+    pub landlock: bool,
 }
 
 /// Why a run could not start (the command did not run).
@@ -109,7 +112,11 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             .map_err(|e| RunError::Setup(e.to_string()))?,
     };
     let abi = sys::landlock_abi().unwrap_or(0);
-    let ll_plan = landlock::plan(&spec.policy, spec.mode, &spec.program);
+    let ll_plan = if spec.landlock {
+        landlock::plan(&spec.policy, spec.mode, &spec.program)
+    } else {
+        landlock::Plan::default()
+    };
 
     // Everything the child needs is prepared before fork.
     let program = cstring(spec.program.as_bytes(), "the program path")?;
@@ -159,6 +166,9 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         // The child. Only this thread exists; it never returns.
         drop(parent_sock);
         drop(exec_err_r);
+        // fork copied the supervisor's non-dumpable flag; the supervisor must be able to read
+        // this process's memory to check its first exec (the flag resets at exec anyway).
+        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
         let _ = rustix::process::setpgid(None, None);
         if tty_fg {
             // Take the terminal, as a shell gives it to a foreground job (SIGTTOU is blocked

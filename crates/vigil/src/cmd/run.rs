@@ -28,6 +28,9 @@ pub struct RunArgs {
     /// In learn mode, where to write (or merge) the learned policy.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Do not add Landlock rules (to debug, or to exercise the seccomp layer on its own).
+    #[arg(long)]
+    no_landlock: bool,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -70,6 +73,7 @@ struct Job {
     require: Layer,
     command: Vec<OsString>,
     learn_out: Option<PathBuf>,
+    landlock: bool,
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
@@ -96,6 +100,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         require: a.require,
         command: a.command,
         learn_out: a.out,
+        landlock: !a.no_landlock,
     })
 }
 
@@ -129,6 +134,7 @@ pub fn learn(a: LearnArgs) -> ExitCode {
         require: Layer::None,
         command: a.command,
         learn_out: Some(a.out),
+        landlock: true,
     })
 }
 
@@ -159,6 +165,7 @@ fn execute(job: Job) -> ExitCode {
         device: common::device(),
         tags: serde_json::Map::new(),
         policy_source: job.policy_source,
+        landlock: job.landlock,
     };
     let result = match launch::run(spec, sink.as_mut()) {
         Ok(r) => r,
