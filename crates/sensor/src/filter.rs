@@ -134,11 +134,17 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
     let mut r: BTreeMap<Sys, Rule> = BTreeMap::new();
     let watch = Rule::always(V::Watch);
 
+    // Process creation takes only integer arguments, so it is decided here whenever the
+    // answer is "allow" (learn mode, or a policy with `fork: true`): a notified fork can be
+    // interrupted by a signal before the supervisor reads it, and fork is not expected to fail
+    // with EINTR (a shell's `Cannot fork`). Learn mode infers forks from the processes it sees.
+    let fork_allowed = spec.mode == Mode::Learn || spec.policy.process.fork;
+    let fork_verdict = if fork_allowed { V::Allow } else { V::Watch };
+    r.insert(fork, Rule::always(fork_verdict));
+    r.insert(vfork, Rule::always(fork_verdict));
     for s in [
         execve,
         execveat,
-        fork,
-        vfork,
         connect,
         bind,
         listen,
@@ -174,7 +180,7 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
                 lo(0, Test::AnySet(CLONE_NEW_MASK), V::Deny(libc::EPERM)),
                 lo(0, Test::AnySet(libc::CLONE_THREAD as u32), V::Allow),
             ],
-            otherwise: V::Watch,
+            otherwise: fork_verdict,
         },
     );
     r.insert(
@@ -645,6 +651,30 @@ mod tests {
             run(&p, Sys::prctl, [libc::PR_SET_NAME as u64, 1, 0, 0, 0, 0]),
             a
         );
+    }
+
+    #[test]
+    fn allowed_forks_are_decided_in_the_kernel() {
+        let policy = vigil_policy::parse("p", "version: 1\nprocess:\n  fork: true\n").unwrap();
+        let p = build(&spec(&policy, Layer::Supervised)).unwrap();
+        assert_eq!(
+            run(&p, Sys::clone, [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]),
+            ret::ALLOW
+        );
+        assert_eq!(run(&p, Sys::vfork, [0; 6]), ret::ALLOW);
+        let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_NEWNET) as u64;
+        assert_eq!(
+            run(&p, Sys::clone, [thread, 0, 0, 0, 0, 0]),
+            ret::USER_NOTIF,
+            "namespaces still denied"
+        );
+        let empty = Policy::default();
+        let learn = Spec {
+            mode: Mode::Learn,
+            ..spec(&empty, Layer::Supervised)
+        };
+        let p = build(&learn).unwrap();
+        assert_eq!(run(&p, Sys::fork, [0; 6]), ret::ALLOW);
     }
 
     #[test]

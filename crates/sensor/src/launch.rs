@@ -149,8 +149,12 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
 
     // The monitored processes must not read or write the supervisor's memory, and orphans of
     // the function are re-parented here so their exits are seen.
-    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-        .map_err(|e| RunError::Setup(format!("PR_SET_DUMPABLE: {e}")))?;
+    // Under another sensor (nested vigil) PR_SET_DUMPABLE may be refused: the seccomp checks
+    // on signals and Landlock scoping still protect this supervisor, and the start event says so.
+    let dumpable_note =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+            .err()
+            .map(|e| format!("the supervisor could not be made non-dumpable ({e})"));
     let _ = rustix::process::set_child_subreaper(Some(
         rustix::process::Pid::from_raw(me as i32)
             .ok_or_else(|| RunError::Setup("bad pid".into()))?,
@@ -231,7 +235,10 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         )));
     }
 
-    let start = start_event(&spec, &report, abi, &ll_plan);
+    let mut start = start_event(&spec, &report, abi, &ll_plan);
+    if let Some(n) = &dumpable_note {
+        start.set("warning", n.clone());
+    }
     sink.emit(&start);
     if report.layer != Layer::Supervised {
         eprintln!(

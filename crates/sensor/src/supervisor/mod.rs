@@ -169,6 +169,7 @@ pub struct Supervisor<'s> {
     main_status: Option<i32>,
     reaped: HashMap<u32, i32>,
     my_creds: procfs::Status,
+    debug: bool,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -206,6 +207,7 @@ impl<'s> Supervisor<'s> {
             main_status: None,
             reaped: HashMap::new(),
             my_creds,
+            debug: std::env::var_os("VIGIL_DEBUG").is_some(),
         })
     }
 
@@ -395,13 +397,43 @@ impl<'s> Supervisor<'s> {
         }
         let st = procfs::status(tid).ok()?;
         self.tids.insert(tid, st.tgid);
+        let new = !self.procs.contains_key(&st.tgid);
         let p = self.known(st.tgid);
         if p.exited {
             // A new process reusing the number of one that exited.
             self.procs.remove(&st.tgid);
             self.known(st.tgid);
         }
+        if new && st.tgid != self.cfg.main_pid {
+            self.on_new_process(st.tgid);
+        }
         Some(st.tgid)
+    }
+
+    /// A process other than the first one shows up: the function forked. Allowed forks are
+    /// decided in the kernel, so this is where learn mode records them and detect mode alerts
+    /// on a policy without `fork: true`.
+    fn on_new_process(&mut self, tgid: u32) {
+        let mode = self.cfg.mode;
+        if mode == Mode::Learn {
+            self.observe(&report::Obs::Fork);
+        } else if mode == Mode::Detect && !self.cfg.policy.process.fork {
+            let c = Call {
+                id: 0,
+                tid: tgid,
+                tgid,
+                sys: Sys::fork,
+                args: [0; 6],
+            };
+            self.stats.alerts += 1;
+            self.report_incident(
+                &c,
+                "process.fork",
+                "Process creation is not allowed by the policy".into(),
+                vigil_events::Severity::Medium,
+                vigil_events::Outcome::Detected,
+            );
+        }
     }
 
     fn on_exit(&mut self, tgid: u32) {
@@ -432,6 +464,19 @@ impl<'s> Supervisor<'s> {
         };
         self.stats.notifications += 1;
         let reply = self.handle(&n);
+        if self.debug {
+            let what = match &reply {
+                Reply::Now(a) => format!("{a:?}"),
+                Reply::AddFd { .. } => "addfd".to_string(),
+                Reply::Later => "later".to_string(),
+            };
+            eprintln!(
+                "vigil-debug: tid {} {} {:x?} -> {what}",
+                n.tid,
+                Sys::from_nr(n.nr).map_or("?", Sys::name),
+                &n.args[..3]
+            );
+        }
         self.answer(n.id, reply);
     }
 
