@@ -42,6 +42,9 @@ pub struct RunSpec {
     /// Use Landlock where the kernel has it (off only to debug, or to test the layers under
     /// it on their own).
     pub landlock: bool,
+    /// If the supervisor dies, kill every process of the function (instead of letting their
+    /// notified calls fail with `ENOSYS`, the default).
+    pub kill_on_supervisor_death: bool,
 }
 
 /// Why a run could not start (the command did not run).
@@ -91,12 +94,22 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> RunError + '_ {
 
 /// Runs the command under the sensor and supervises it to the end.
 pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
+    let watchdog = if spec.kill_on_supervisor_death {
+        Some(
+            crate::watchdog::start(sink, &spec.device)
+                .map_err(|e| RunError::Setup(format!("watchdog: {e}")))?,
+        )
+    } else {
+        None
+    };
     let me = std::process::id();
     let my_pgid = rustix::process::getpgid(None)
         .map(|p| p.as_raw_nonzero().get() as u32)
         .unwrap_or(me);
+    let mut pids = vec![me];
+    pids.extend(watchdog);
     let protected = Protected {
-        pids: vec![me],
+        pids,
         pgids: vec![my_pgid],
     };
     let spec_for = |layer| Spec {

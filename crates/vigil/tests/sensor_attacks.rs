@@ -740,3 +740,77 @@ fn kill_action_kills_the_offender() {
         assert_eq!(f[0]["unmapped"]["enforcement"], "kill");
     }
 }
+
+#[test]
+fn kill_mode_takes_the_whole_tree_down_with_the_supervisor() {
+    for user in users() {
+        let l = Listener::start();
+        let dir = workdir("kill-tree");
+        let flag = dir.join("go");
+        let pol = enforce(
+            &dir,
+            &base_policy(&format!(
+                "network:\n  connect: [\"127.0.0.1:{}\"]\n",
+                l.port
+            )),
+        );
+        let (mut child, events) = spawn_vigil(
+            user,
+            &dir,
+            &["run", "--policy", &pol, "--on-supervisor-death", "kill"],
+            &[
+                env().attack.to_str().unwrap_or_default(),
+                "wait_then_connect",
+                flag.to_str().unwrap_or_default(),
+                &l.port.to_string(),
+            ],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // The process we started is the watchdog; the supervisor is its child.
+        let watchdog = child.id();
+        let kids = std::fs::read_to_string(format!("/proc/{watchdog}/task/{watchdog}/children"))
+            .unwrap_or_default();
+        let supervisor: u32 = kids
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("supervisor pid");
+        let function: Vec<u32> =
+            std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+        assert!(
+            !function.is_empty(),
+            "the function runs under the supervisor"
+        );
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &supervisor.to_string()])
+            .status();
+        let status = child.wait().expect("wait");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.code(), Some(128 + 9), "{status:?}");
+        std::fs::write(&flag, "").expect("flag");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for p in &function {
+            let state = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            assert!(
+                state.is_empty(),
+                "process {p} of the function survived: {state}"
+            );
+        }
+        let _ = status.signal();
+        assert_eq!(l.connections(), 0);
+        let ev = read_events(&events);
+        let stop: Vec<_> = ev
+            .iter()
+            .filter(|e| e["class_uid"] == 6002 && e["activity_id"] == 4)
+            .collect();
+        assert_eq!(stop.len(), 1, "{ev:?}");
+        assert_eq!(stop[0]["status_id"], 2);
+        assert!(stop[0]["unmapped"]["killed"]
+            .as_u64()
+            .is_some_and(|k| k >= 1));
+    }
+}

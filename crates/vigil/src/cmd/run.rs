@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Do not add Landlock rules (to debug, or to exercise the seccomp layer on its own).
     #[arg(long)]
     no_landlock: bool,
+    /// If the supervisor dies: `fail` (default) makes every watched call of the function fail
+    /// (ENOSYS); `kill` kills the function's whole process tree.
+    #[arg(long, value_parser = ["fail", "kill"], default_value = "fail", value_name = "fail|kill")]
+    on_supervisor_death: String,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -74,6 +78,7 @@ struct Job {
     command: Vec<OsString>,
     learn_out: Option<PathBuf>,
     landlock: bool,
+    kill_on_supervisor_death: bool,
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
@@ -101,6 +106,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         command: a.command,
         learn_out: a.out,
         landlock: !a.no_landlock,
+        kill_on_supervisor_death: a.on_supervisor_death == "kill",
     })
 }
 
@@ -135,6 +141,7 @@ pub fn learn(a: LearnArgs) -> ExitCode {
         command: a.command,
         learn_out: Some(a.out),
         landlock: true,
+        kill_on_supervisor_death: false,
     })
 }
 
@@ -166,6 +173,7 @@ fn execute(job: Job) -> ExitCode {
         tags: serde_json::Map::new(),
         policy_source: job.policy_source,
         landlock: job.landlock,
+        kill_on_supervisor_death: job.kill_on_supervisor_death,
     };
     let result = match launch::run(spec, sink.as_mut()) {
         Ok(r) => r,
