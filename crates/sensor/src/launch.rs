@@ -273,6 +273,7 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         device: spec.device,
         main_pid: child,
         protected: protected.pids.clone(),
+        protected_pgids: protected.pgids.clone(),
         install: report,
         forward_to_pgid: child,
         tags: spec.tags,

@@ -56,6 +56,8 @@ pub struct Config {
     pub main_pid: u32,
     /// Processes the function must not touch: the supervisor (and a watchdog).
     pub protected: Vec<u32>,
+    /// Their process groups.
+    pub protected_pgids: Vec<u32>,
     /// What the installing side reported.
     pub install: InstallReport,
     /// Signals received by the supervisor are forwarded to this process group.
@@ -559,9 +561,12 @@ impl<'s> Supervisor<'s> {
             shmat => self.on_shmat(&c),
             memfd_create => self.on_memfd(&c),
             pidfd_send_signal => self.on_pidfd_send_signal(&c),
-            kill | tkill | tgkill | rt_sigqueueinfo | rt_tgsigqueueinfo | pidfd_open | setpgid => {
+            kill | tkill | tgkill | rt_sigqueueinfo | rt_tgsigqueueinfo | pidfd_open | setpgid
+            | prlimit64 | sched_setaffinity | sched_setscheduler | sched_setparam
+            | sched_setattr | migrate_pages | move_pages | setpriority | ioprio_set => {
                 self.on_tamper(&c)
             }
+            fcntl | ioctl => self.on_set_owner(&c),
             _ => self.on_hardening(&c),
         }
     }

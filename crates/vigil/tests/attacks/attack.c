@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -289,6 +291,27 @@ static int tamper(void) {
     report("raw_socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
     report("packet_socket", socket(AF_PACKET, SOCK_DGRAM, 0));
     report("open_self_mem", open("/proc/self/mem", O_RDWR));
+    struct rlimit cpu = {1, 1};
+    report("prlimit_supervisor", prlimit(sup, RLIMIT_CPU, &cpu, NULL));
+    report("setpriority_supervisor", setpriority(PRIO_PROCESS, sup, 19));
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    report("sched_setaffinity_supervisor", sched_setaffinity(sup, sizeof set, &set));
+    int pfd[2];
+    pipe(pfd);
+    report("fcntl_setown_supervisor", fcntl(pfd[0], F_SETOWN, sup));
+    struct f_owner_ex ex = {F_OWNER_PID, sup};
+    report("fcntl_setown_ex_supervisor", fcntl(pfd[0], F_SETOWN_EX, &ex));
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int who = sup;
+    report("ioctl_fiosetown_supervisor", ioctl(s, FIOSETOWN, &who));
+    // The same calls aimed at itself stay allowed.
+    struct f_owner_ex self_ex = {F_OWNER_PID, getpid()};
+    report("benign_fcntl_setown_ex_self", fcntl(pfd[0], F_SETOWN_EX, &self_ex));
+    int me = getpid();
+    report("benign_ioctl_fiosetown_self", ioctl(s, FIOSETOWN, &me));
+    report("benign_setpriority_self", setpriority(PRIO_PROCESS, 0, 1));
     return 0;
 }
 
