@@ -1,0 +1,1 @@
+//! `vigil lambda template`: IaC snippets that attach the Vigil layer (in progress).
