@@ -277,8 +277,9 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         install: report,
         forward_to_pgid: child,
         tags: spec.tags,
+        main_is_child: true,
     };
-    let supervisor = Supervisor::new(cfg, listener, signals, sink)
+    let supervisor = Supervisor::new(cfg, listener, Some(signals), sink)
         .map_err(|e| abort(RunError::Setup(format!("supervisor: {e}"))))?;
     if rustix::io::write(&parent_sock, &[1]).is_err() {
         return Err(abort(RunError::Setup(

@@ -64,6 +64,9 @@ pub struct Config {
     pub forward_to_pgid: u32,
     /// Extra `unmapped` fields on every event (e.g. the function's identity).
     pub tags: serde_json::Map<String, serde_json::Value>,
+    /// The main process is the supervisor's child (`vigil run`); in the Lambda extension
+    /// model it is not, and the run ends when every monitored process is gone.
+    pub main_is_child: bool,
 }
 
 /// Counters, reported at the end.
@@ -161,7 +164,7 @@ pub struct Supervisor<'s> {
     cfg: Config,
     listener: Option<OwnedFd>,
     sink: &'s mut dyn Sink,
-    signals: OwnedFd,
+    signals: Option<OwnedFd>,
     procs: HashMap<u32, Proc>,
     tids: HashMap<u32, u32>,
     pending: Vec<Pending>,
@@ -191,7 +194,7 @@ impl<'s> Supervisor<'s> {
     pub fn new(
         cfg: Config,
         listener: Option<OwnedFd>,
-        signals: OwnedFd,
+        signals: Option<OwnedFd>,
         sink: &'s mut dyn Sink,
     ) -> io::Result<Self> {
         let my_creds = procfs::status(std::process::id())?;
@@ -221,7 +224,7 @@ impl<'s> Supervisor<'s> {
         self.known(self.cfg.main_pid);
         let mut hung_up = self.listener.is_none();
         loop {
-            if hung_up && self.main_status.is_some() {
+            if hung_up && (self.main_status.is_some() || !self.cfg.main_is_child) {
                 break;
             }
             let timeout = if self.exec_polling() {
@@ -233,7 +236,15 @@ impl<'s> Supervisor<'s> {
             };
             let (listener_ev, signal_ev, exited, ready) = {
                 let mut fds: Vec<PollFd<'_>> = Vec::new();
-                fds.push(PollFd::new(&self.signals, PollFlags::IN));
+                // Without a signalfd (extension model), poll a never-ready placeholder: the
+                // listener itself, asking for no events.
+                match &self.signals {
+                    Some(s) => fds.push(PollFd::new(s, PollFlags::IN)),
+                    None => match &self.listener {
+                        Some(l) => fds.push(PollFd::new(l, PollFlags::empty())),
+                        None => return Ok(Outcome::default()),
+                    },
+                }
                 let listener_at = self.listener.as_ref().filter(|_| !hung_up).map(|l| {
                     fds.push(PollFd::new(l, PollFlags::IN));
                     fds.len() - 1
@@ -263,7 +274,7 @@ impl<'s> Supervisor<'s> {
                     Err(Errno::INTR) => continue,
                     Err(e) => return Err(e.into()),
                 }
-                let signal_ev = !fds[0].revents().is_empty();
+                let signal_ev = self.signals.is_some() && !fds[0].revents().is_empty();
                 let listener_ev = listener_at
                     .map(|i| fds[i].revents())
                     .unwrap_or(PollFlags::empty());
@@ -296,7 +307,7 @@ impl<'s> Supervisor<'s> {
                 hung_up = true;
                 self.pending.clear();
             }
-            if hung_up && self.main_status.is_none() {
+            if hung_up && self.main_status.is_none() && self.cfg.main_is_child {
                 // Every monitored process is gone; collect the main one's status.
                 self.reap(true);
             }
@@ -323,7 +334,17 @@ impl<'s> Supervisor<'s> {
     }
 
     fn on_signals(&mut self) {
-        while let Ok(Some((sig, _sender))) = sys::read_signalfd(self.signals.as_fd()) {
+        let Some(signals) = self
+            .signals
+            .as_ref()
+            .map(|s| s.as_fd().try_clone_to_owned())
+        else {
+            return;
+        };
+        let Ok(signals) = signals else {
+            return;
+        };
+        while let Ok(Some((sig, _sender))) = sys::read_signalfd(signals.as_fd()) {
             if sig == libc::SIGCHLD {
                 self.reap(false);
             } else if let (Some(pg), Some(s)) = (
