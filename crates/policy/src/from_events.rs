@@ -317,10 +317,15 @@ fn is_vigil_event(m: &Map<String, Value>) -> bool {
 }
 
 fn looks_like_event(line: &str) -> bool {
-    line.contains("product")
-        && (line.contains("\"vigil\"")
-            || line.contains("\\\"vigil\\\"")
-            || line.contains("\"\"vigil\"\""))
+    if !line.contains("vigil") {
+        return false;
+    }
+    // `"name":"vigil"` as the sensor writes it, also escaped in a JSON string or a CSV field.
+    let plain = line
+        .replace("\\\"", "\"")
+        .replace("\"\"", "\"")
+        .replace([' ', '\t'], "");
+    plain.contains("\"product\":{\"name\":\"vigil\"")
 }
 
 /// How deep events wrapped in other JSON (a JSON string in a JSON object in …) are looked for.
@@ -451,6 +456,7 @@ impl Policy {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -489,7 +495,7 @@ mod tests {
             format!("2026-11-26T12:00:00.000Z\t4f1c2a7e-0b4e-4b8e-9a53-0f6a3c2b1d00\tINFO\t{}", obs("exec:/usr/bin/ls")),
             obs("write:/tmp/report.csv"),
             "[INFO]\t2026-11-26T12:00:00.120Z\t4f1c2a7e\tuploading {\"bucket\": \"vigil-reports\"}".to_string(),
-            r#"{"level":"info","msg":"handled","product":"vigil-demo"}"#.to_string(),
+            r#"{"level":"info","msg":"handled","product":"vigil-demo","vigil":true}"#.to_string(),
             format!("2026-11-26T12:00:00.200000+00:00 2026/11/26/[$LATEST]ab12cd {}", obs("connect:52.95.110.1:443")),
             obs("connect:unix:@lambda-x"),
             "END RequestId: 4f1c2a7e-0b4e-4b8e-9a53-0f6a3c2b1d00".to_string(),
