@@ -2,4 +2,12 @@
 //! snippets that attach it.
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod collector;
+pub mod env;
+pub mod extension;
+pub mod handoff;
+pub mod layer;
+pub mod sink;
 pub mod template;
+pub mod wrap;

@@ -437,26 +437,31 @@ impl<'s> Supervisor<'s> {
     /// decided in the kernel, so this is where learn mode records them and detect mode alerts
     /// on a policy without `fork: true`.
     fn on_new_process(&mut self, tgid: u32) {
-        let mode = self.cfg.mode;
-        if mode == Mode::Learn {
-            self.observe(&report::Obs::Fork);
-        } else if mode == Mode::Detect && !self.cfg.policy.process.fork {
-            let c = Call {
-                id: 0,
-                tid: tgid,
-                tgid,
-                sys: Sys::fork,
-                args: [0; 6],
-            };
-            self.stats.alerts += 1;
-            self.report_incident(
-                &c,
-                "process.fork",
-                "Process creation is not allowed by the policy".into(),
-                vigil_events::Severity::Medium,
-                vigil_events::Outcome::Detected,
-            );
+        // Forks the filter notifies are decided (and reported) in `on_fork`; here only learn
+        // mode has something to do: record that the function forks, with an event carrying the
+        // observation (so logs can rebuild the policy).
+        if self.cfg.mode != Mode::Learn || !self.observe(&report::Obs::Fork) {
+            return;
         }
+        let process = self.process_of(tgid, None);
+        let mut e = self.event(
+            vigil_events::Class::Process,
+            1,
+            vigil_events::Severity::Informational,
+            format!(
+                "{} started (forked by {})",
+                tgid,
+                process.parent_process.as_ref().map_or(0, |p| p.pid)
+            ),
+        );
+        e.actor = Some(vigil_events::Actor {
+            process: process.clone(),
+        });
+        e.process = Some(process);
+        e = e.with_outcome(vigil_events::Outcome::Logged);
+        e.set("observation", report::Obs::Fork.key());
+        e.set("syscall", "clone");
+        self.sink.emit(&e);
     }
 
     fn on_exit(&mut self, tgid: u32) {

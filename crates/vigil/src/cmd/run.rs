@@ -23,8 +23,9 @@ pub struct RunArgs {
     #[arg(long, default_value = "-", value_name = "PATH")]
     events: String,
     /// The weakest protection acceptable; below it the command is not run (exit 125).
-    #[arg(long, value_parser = parse_layer, default_value = "none", value_name = "kernel-sensor|kernel-filter|none")]
-    require: Layer,
+    /// Default: the policy's `require`, else none.
+    #[arg(long, value_parser = parse_layer, value_name = "kernel-sensor|kernel-filter|none")]
+    require: Option<Layer>,
     /// In learn mode, where to write (or merge) the learned policy.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -64,6 +65,15 @@ fn parse_layer(s: &str) -> Result<Layer, String> {
     })
 }
 
+/// The sensor layer a policy's `require` names.
+pub fn layer_of(r: Option<vigil_policy::RequiredLayer>) -> Layer {
+    match r {
+        Some(vigil_policy::RequiredLayer::KernelSensor) => Layer::Supervised,
+        Some(vigil_policy::RequiredLayer::KernelFilter) => Layer::KernelOnly,
+        Some(vigil_policy::RequiredLayer::None) | None => Layer::None,
+    }
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("vigil: {msg}");
     ExitCode::from(EXIT_VIGIL)
@@ -89,6 +99,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         },
         None => (Policy::default(), None),
     };
+    let policy_require = policy.require;
     let mode = a.mode.or(policy.mode).unwrap_or(if a.policy.is_some() {
         Mode::Enforce
     } else {
@@ -102,7 +113,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         policy_source: source,
         mode,
         events: a.events,
-        require: a.require,
+        require: a.require.unwrap_or_else(|| layer_of(policy_require)),
         command: a.command,
         learn_out: a.out,
         landlock: !a.no_landlock,
