@@ -234,8 +234,8 @@ fn hand_over_and_exec(
     };
     let abi = vigil_sensor::sys::landlock_abi().unwrap_or(0);
     let plan = vigil_sensor::landlock::plan(&policy, mode, &program.to_string_lossy());
-    let _ = vigil_sensor::landlock::apply(&plan, abi);
-    let report = install_and_handoff(&progs, sock.as_fd(), true);
+    let applied = vigil_sensor::landlock::apply(&plan, abi);
+    let report = install_and_handoff(&progs, sock.as_fd(), true, &applied.summary());
     if rank(report.layer) < rank(require) {
         return fail_init(
             api,

@@ -194,9 +194,8 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::getpid());
         }
         sys::reset_signals();
-        let _applied = landlock::apply(&ll_plan, abi);
-        let report = install_and_handoff(&progs, child_sock.as_fd(), true);
-        let _ = report;
+        let applied = landlock::apply(&ll_plan, abi);
+        let _report = install_and_handoff(&progs, child_sock.as_fd(), true, &applied.summary());
         let mut go = [0u8; 1];
         match rustix::io::read(&child_sock, &mut go) {
             Ok(1) if go[0] == 1 => {}
@@ -266,6 +265,8 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     }
 
     let layer = report.layer;
+    let device = spec.device.clone();
+    let mode = spec.mode;
     let cfg = Config {
         mode: spec.mode,
         policy: spec.policy,
@@ -287,6 +288,32 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         )));
     }
     let outcome = supervisor.run().map_err(io_err("supervisor"))?;
+    let st = outcome.stats;
+    let mut stop = Event::new(
+        Class::ApplicationLifecycle,
+        4,
+        Severity::Informational,
+        format!(
+            "vigil sensor stopped: the command exited with status {}; {} denied, {} killed, {} alerted",
+            outcome.exit_code, st.denied, st.killed, st.alerts
+        ),
+        device,
+    );
+    stop.status_id = Some(1);
+    stop.set("mode", mode.as_str());
+    stop.set("layer", layer.as_str());
+    stop.set("exit_code", outcome.exit_code);
+    stop.set(
+        "stats",
+        serde_json::json!({
+            "notifications": st.notifications,
+            "denied": st.denied,
+            "killed": st.killed,
+            "alerts": st.alerts,
+            "events_dropped": sink.dropped(),
+        }),
+    );
+    sink.emit(&stop);
     if tty_fg {
         sys::block_signal(libc::SIGTTOU);
         let _ = rustix::termios::tcsetpgrp(
@@ -337,6 +364,7 @@ fn start_event(spec: &RunSpec, report: &Report, abi: u32, plan: &landlock::Plan)
             "addfd_send": report.addfd_send,
             "landlock_abi": abi,
             "landlock_exec_rules": plan.exec.as_ref().map(|v| v.len()),
+            "landlock": report.landlock,
         }),
     );
     e.set(

@@ -11,6 +11,7 @@
 //! Architecture invariant: this is the only crate that makes raw system calls, and all of its
 //! `unsafe` code is in [`sys`].
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod arch;
 pub mod bpf;

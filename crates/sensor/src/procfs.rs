@@ -220,6 +220,22 @@ pub fn read_argv(tid: u32, addr: u64, max_args: usize, max_bytes: usize) -> Vec<
     out
 }
 
+/// Some child of process `pid` (any of its threads' children), if it has one.
+pub fn first_child(pid: u32) -> Option<u32> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    for t in tasks.flatten() {
+        let children = fs::read_to_string(t.path().join("children")).unwrap_or_default();
+        if let Some(c) = children
+            .split_whitespace()
+            .next()
+            .and_then(|c| c.parse().ok())
+        {
+            return Some(c);
+        }
+    }
+    None
+}
+
 /// Sends `SIGKILL` to a whole process.
 pub fn kill_process(tgid: u32) {
     if let Some(pid) = rustix::process::Pid::from_raw(tgid as i32) {

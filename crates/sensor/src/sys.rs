@@ -3,6 +3,8 @@
 //! address bytes read from the monitored process. Every `unsafe` block of the crate lives
 //! here, each wrapped in a safe function.
 
+#![allow(unsafe_code)]
+
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 

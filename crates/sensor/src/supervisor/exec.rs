@@ -96,13 +96,26 @@ impl Supervisor<'_> {
             } else {
                 Severity::High
             },
-            obs: Some(Obs::Exec(r.path.clone())),
+            // Fileless execution is never learned into a policy.
+            obs: (!fileless).then(|| Obs::Exec(r.path.clone())),
             activity: Activity::Launch {
                 path: r.path.clone(),
                 cmd_line: argv.join(" "),
             },
             always: true,
         };
+        if fileless && self.cfg.mode == vigil_policy::Mode::Learn {
+            self.report_incident(
+                c,
+                "process.exec.fileless",
+                format!(
+                    "Fileless execution: {} runs from memory or a deleted file (not learned)",
+                    r.path
+                ),
+                Severity::Critical,
+                Outcome::Logged,
+            );
+        }
         match self.decide(c, d) {
             Verdict::Allow => {
                 let old = procfs::identity(&format!("/proc/{}/exe", c.tgid)).ok();

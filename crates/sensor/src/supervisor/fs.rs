@@ -243,6 +243,16 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Checked after the decision, right before the supervisor acts for the process: an
+    /// interrupted call must not take effect (it will be restarted or fail with EINTR).
+    fn pending_or_eintr(&self, c: &Call) -> Result<(), Reply> {
+        if self.still_valid(c.id) {
+            Ok(())
+        } else {
+            Err(Reply::err(libc::EINTR))
+        }
+    }
+
     fn path_op(&mut self, c: &Call) -> Result<Reply, Reply> {
         let a = c.args;
         let cwd = libc::AT_FDCWD as u64;
@@ -262,8 +272,8 @@ impl Supervisor<'_> {
                     Some(_) => return Ok(Reply::err(libc::EINVAL)),
                 }
                 self.allow_write(c, &r.path, 3)?;
-                let st = self.creds_for_fs(c)?;
-                let _ = st;
+                self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let fd = open_resolved(
                     &r,
                     OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
@@ -290,6 +300,7 @@ impl Supervisor<'_> {
                 self.allow_write(c, &old.path, 5)?;
                 self.allow_write(c, &new.path, 5)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(opar), Some(oname), Some(npar), Some(nname)) =
                     (&old.parent, &old.name, &new.parent, &new.name)
                 else {
@@ -321,6 +332,7 @@ impl Supervisor<'_> {
                 }
                 self.allow_write(c, &new.path, 1)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(npar), Some(nname)) = (&new.parent, &new.name) else {
                     return Ok(Reply::err(libc::ENOENT));
                 };
@@ -356,6 +368,7 @@ impl Supervisor<'_> {
                 }
                 self.allow_write(c, &new.path, 1)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(npar), Some(nname)) = (&new.parent, &new.name) else {
                     return Ok(Reply::err(libc::ENOENT));
                 };
@@ -379,6 +392,7 @@ impl Supervisor<'_> {
                 }
                 self.allow_write(c, &r.path, 4)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(par), Some(name)) = (&r.parent, &r.name) else {
                     return Ok(Reply::err(libc::EBUSY));
                 };
@@ -403,6 +417,7 @@ impl Supervisor<'_> {
                 }
                 self.allow_write(c, &r.path, 1)?;
                 let st = self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(par), Some(name)) = (&r.parent, &r.name) else {
                     return Ok(Reply::err(libc::ENOENT));
                 };

@@ -36,7 +36,9 @@ impl Supervisor<'_> {
             section: Section::Memory,
             errno: libc::EACCES,
             rule,
-            title: format!("Anonymous memory made {what} ({how}) is not allowed by the policy"),
+            title: format!(
+                "Memory made {what} after it was mapped ({how}) is not allowed by the policy"
+            ),
             severity: Severity::High,
             obs: Some(obs),
             activity: Activity::Memory {
@@ -98,27 +100,12 @@ impl Supervisor<'_> {
                 v
             }
         } else {
-            let (start, len) = (c.args[0], c.args[1]);
-            let end = start.saturating_add(len.max(1));
-            let maps = procfs::maps(c.tgid).unwrap_or_default();
-            let touched: Vec<_> = maps
-                .into_iter()
-                .filter(|m| m.start < end && m.end > start)
-                .collect();
-            let mut v = Verdict::Allow;
-            if touched.is_empty() || touched.iter().any(|m| m.is_anonymous()) {
-                v = self.anon_exec(c, writable, c.sys.name());
-            }
-            for m in touched.iter().filter(|m| !m.is_anonymous()) {
-                if v != Verdict::Allow {
-                    break;
-                }
-                v = self.file_exec(c, &m.path);
-                if v == Verdict::Allow && writable {
-                    v = self.anon_exec(c, true, c.sys.name());
-                }
-            }
-            v
+            // mprotect: the region could be swapped for another mapping (MAP_FIXED from
+            // another thread) between the supervisor reading /proc/<pid>/maps and the kernel
+            // applying the protection, so what backs it cannot be trusted. Making memory
+            // executable after it was mapped is judged as such, whatever backs it: the
+            // loader maps libraries executable with mmap and does not need this.
+            self.anon_exec(c, writable, c.sys.name())
         };
         match verdict {
             Verdict::Allow => Reply::cont(),

@@ -21,7 +21,18 @@ impl Supervisor<'_> {
             Sys::fcntl | Sys::ioctl => {
                 "making the supervisor the owner of a file (SIGIO)".to_string()
             }
-            s => format!("{}({}) aimed at the supervisor", s.name(), c.args[0] as u32),
+            s @ (Sys::setpriority | Sys::ioprio_set) => {
+                format!(
+                    "{}(…, {}) aimed at the supervisor",
+                    s.name(),
+                    c.args[1] as u32 as i32
+                )
+            }
+            s => format!(
+                "{}({}) aimed at the supervisor",
+                s.name(),
+                c.args[0] as u32 as i32
+            ),
         };
         self.stats.denied += 1;
         self.report_incident(
@@ -38,6 +49,14 @@ impl Supervisor<'_> {
     /// its SIGIO, or the signal chosen with F_SETSIG) is behind a pointer. The supervisor reads
     /// it, refuses the supervisor as owner, and otherwise sets it itself on the same open file.
     pub(super) fn on_set_owner(&mut self, c: &Call) -> Reply {
+        // F_SETOWN takes the pid as an integer: the filter only notifies it when the pid is
+        // protected.
+        if c.sys == Sys::fcntl && c.args[1] as u32 == libc::F_SETOWN as u32 {
+            return self.on_tamper(&Call {
+                args: [c.args[2], 0, 0, 0, 0, 0],
+                ..*c
+            });
+        }
         let Ok(raw) = procfs::read_bytes(c.tid, c.args[2], if c.sys == Sys::fcntl { 8 } else { 4 })
         else {
             return Reply::err(libc::EFAULT);
@@ -71,6 +90,9 @@ impl Supervisor<'_> {
             Ok(f) => f,
             Err(e) => return Reply::errno(e),
         };
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
+        }
         let res = if c.sys == Sys::fcntl {
             sys::fcntl_setown_ex(fd.as_fd(), kind, who)
         } else {
@@ -130,6 +152,9 @@ impl Supervisor<'_> {
         } else {
             None
         };
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
+        }
         match sys::pidfd_send_signal_info(
             fd.as_fd(),
             c.args[1] as i32,

@@ -139,6 +139,7 @@ pub(crate) struct Proc {
     pub maps_dirty: bool,
     pub seen_dest: HashSet<String>,
     pub exited: bool,
+    pub uid: Option<u32>,
 }
 
 /// An exec that was let through and must be verified.
@@ -172,9 +173,11 @@ pub struct Supervisor<'s> {
     learned: HashSet<String>,
     stats: Stats,
     main_status: Option<i32>,
-    reaped: HashMap<u32, i32>,
+    reaped: HashMap<u32, (i32, Option<i32>)>,
     my_creds: procfs::Status,
     debug: bool,
+    /// Sockets bound to port 0 (the kernel chose the port), by identity, until they listen.
+    ephemeral: HashSet<(u64, u64)>,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -213,6 +216,7 @@ impl<'s> Supervisor<'s> {
             reaped: HashMap::new(),
             my_creds,
             debug: std::env::var_os("VIGIL_DEBUG").is_some(),
+            ephemeral: HashSet::new(),
         })
     }
 
@@ -372,7 +376,7 @@ impl<'s> Supervisor<'s> {
                     if pid == self.cfg.main_pid {
                         self.main_status = Some(code);
                     }
-                    self.reaped.insert(pid, code);
+                    self.reaped.insert(pid, (code, st.terminating_signal()));
                     self.on_exit(pid);
                 }
                 Ok(None) => return,
@@ -393,7 +397,9 @@ impl<'s> Supervisor<'s> {
             let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
                 rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
             });
-            let ppid = procfs::status(tgid).map(|s| s.ppid).unwrap_or(0);
+            let st = procfs::status(tgid).ok();
+            let ppid = st.as_ref().map_or(0, |s| s.ppid);
+            let uid = st.as_ref().map(|s| s.uids[0]);
             Proc {
                 tgid,
                 ppid,
@@ -404,6 +410,7 @@ impl<'s> Supervisor<'s> {
                 maps_dirty: false,
                 seen_dest: HashSet::new(),
                 exited: false,
+                uid,
             }
         })
     }
@@ -563,6 +570,16 @@ impl<'s> Supervisor<'s> {
         };
         if !self.verify_exec(&c) {
             return Reply::err(libc::EPERM);
+        }
+        if self.cfg.mode == Mode::Learn && !self.observed.fork {
+            // Allowed forks are decided in the kernel; a child that makes no watched call of
+            // its own is found here, as a child of a process that does.
+            if let Some(child) = procfs::first_child(tgid) {
+                if !self.procs.contains_key(&child) {
+                    self.known(child);
+                    self.on_new_process(child);
+                }
+            }
         }
         if !matches!(sys, Sys::mmap | Sys::mprotect | Sys::pkey_mprotect)
             && self.procs.get(&tgid).is_some_and(|p| p.maps_dirty)

@@ -98,7 +98,7 @@ impl Supervisor<'_> {
                     .allows_ip(ip, port, &self.cfg.hosts)
                     .map(|h| h.map(str::to_string));
                 Dest {
-                    obs: Some(ObservedDest::Ip(ip, port)),
+                    obs: Some(ObservedDest::Ip(vigil_policy::canonical_ip(ip), port)),
                     endpoint: Endpoint {
                         ip: Some(ip.to_string()),
                         port: Some(port),
@@ -570,6 +570,7 @@ impl Supervisor<'_> {
         let mut raw = raw;
         let mut _pin = None;
         let mut umask = None;
+        let ephemeral = matches!(sockaddr::decode(&raw), Some(SockAddr::Ip(_, 0)));
         match sockaddr::decode(&raw) {
             Some(SockAddr::Ip(ip, port)) if port != 0 => {
                 let d = Decision {
@@ -638,7 +639,16 @@ impl Supervisor<'_> {
         }
         let res = with_umask(umask, || sys::bind_raw(sock.as_fd(), &raw));
         match res {
-            Ok(()) => Reply::val(0),
+            Ok(()) => {
+                if ephemeral {
+                    // The kernel picked the port: listening on it later is listening on "an
+                    // ephemeral port" (policy port 0), whatever number it got this time.
+                    if let Ok(st) = rustix::fs::fstat(&sock) {
+                        self.ephemeral.insert((st.st_dev, st.st_ino));
+                    }
+                }
+                Reply::val(0)
+            }
             Err(e) => Reply::err(e.raw_os_error().unwrap_or(libc::EIO)),
         }
     }
@@ -652,8 +662,13 @@ impl Supervisor<'_> {
         let bound = sys::getsockname_raw(sock.as_fd())
             .ok()
             .and_then(|b| sockaddr::decode(&b));
-        if let Some(SockAddr::Ip(ip, port)) = bound {
-            // Port 0: listen() picks an ephemeral port.
+        let identity = rustix::fs::fstat(&sock)
+            .ok()
+            .map(|st| (st.st_dev, st.st_ino));
+        let picked_by_kernel = identity.is_some_and(|i| self.ephemeral.remove(&i));
+        if let Some(SockAddr::Ip(ip, bound_port)) = bound {
+            // Port 0: listen() picks an ephemeral port; so did a bind to port 0.
+            let port = if picked_by_kernel { 0 } else { bound_port };
             let d = Decision {
                 allowed: self.cfg.policy.allows_listen(transport, port),
                 section: Section::Network,
@@ -666,7 +681,7 @@ impl Supervisor<'_> {
                     activity: 7,
                     endpoint: Endpoint {
                         ip: Some(ip.to_string()),
-                        port: Some(port),
+                        port: Some(bound_port),
                         ..Default::default()
                     },
                     protocol: proto,
@@ -678,6 +693,9 @@ impl Supervisor<'_> {
                 Verdict::Deny(e) => return Reply::err(e),
                 Verdict::Kill => return Reply::err(libc::EPERM),
             }
+        }
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
         }
         let backlog = c.args[1] as i32;
         match rustix::net::listen(&sock, backlog) {

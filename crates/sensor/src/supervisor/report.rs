@@ -126,15 +126,15 @@ impl Supervisor<'_> {
 
     pub(crate) fn process_of(&mut self, tgid: u32, tid: Option<u32>) -> Process {
         let p = self.procs.get_mut(&tgid);
-        let (exe, ppid, cmd) = match p {
+        let (exe, ppid, cmd, uid) = match p {
             Some(p) => {
                 if p.cmdline.is_none() {
                     let cl = procfs::cmdline(tgid).join(" ");
                     p.cmdline = Some(cl);
                 }
-                (p.exe.clone(), p.ppid, p.cmdline.clone())
+                (p.exe.clone(), p.ppid, p.cmdline.clone(), p.uid)
             }
-            None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None),
+            None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None, None),
         };
         Process {
             pid: tgid,
@@ -147,9 +147,7 @@ impl Supervisor<'_> {
                     ..Default::default()
                 })
             }),
-            user: Some(User {
-                uid: self.my_creds.uids[0].to_string(),
-            }),
+            user: uid.map(|u| User { uid: u.to_string() }),
             cwd: None,
         }
     }
@@ -201,30 +199,18 @@ impl Supervisor<'_> {
                 });
                 Some(e)
             }
-            Activity::Fork => {
-                let mut e = self.event(
-                    Class::Process,
-                    1,
-                    sev(violation, d.severity),
-                    format!("{} creates a process", actor.pid),
-                );
-                e.process = Some(Process {
-                    pid: 0,
-                    parent_process: Some(Box::new(Process {
-                        pid: c.tgid,
-                        ..Default::default()
-                    })),
-                    ..Default::default()
-                });
-                Some(e)
-            }
+            // The new process's pid is not known when its creation is decided: the finding
+            // (with the parent as actor) reports it.
+            Activity::Fork => None,
             Activity::Network {
                 activity,
                 endpoint,
                 protocol,
             } => {
                 evidence.dst_endpoint = Some(endpoint.clone());
-                let act = if violation && verdict != Verdict::Allow {
+                // A refused connection is activity 5 (Refuse); a refused listen stays 7.
+                let refused = violation && verdict != Verdict::Allow;
+                let act = if refused && *activity != 7 {
                     5
                 } else {
                     *activity
@@ -242,6 +228,7 @@ impl Supervisor<'_> {
                     .unwrap_or_default();
                 let verb = match act {
                     5 => "refused: connection to",
+                    7 if refused => "refused: listening on",
                     7 => "listens on",
                     6 => "sends to",
                     _ => "connects to",
@@ -362,11 +349,14 @@ impl Supervisor<'_> {
         self.sink.emit(&f);
     }
 
-    pub(crate) fn report_exit(&mut self, tgid: u32, code: Option<i32>) {
+    /// `status`: the exit code (128+N for signal N) and the signal, when the supervisor
+    /// reaped the process itself.
+    pub(crate) fn report_exit(&mut self, tgid: u32, status: Option<(i32, Option<i32>)>) {
         let process = self.process_of(tgid, None);
-        let msg = match code {
-            Some(c) if c > 128 => format!("{tgid} killed by signal {}", c - 128),
-            Some(c) => format!("{tgid} exited with status {c}"),
+        let code = status.map(|s| s.0);
+        let msg = match status {
+            Some((_, Some(sig))) => format!("{tgid} killed by signal {sig}"),
+            Some((c, None)) => format!("{tgid} exited with status {c}"),
             None => format!("{tgid} exited"),
         };
         let mut e = self.event(Class::Process, 2, Severity::Informational, msg);
