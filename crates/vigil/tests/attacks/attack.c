@@ -237,6 +237,16 @@ static int mprotect_x(void) {
     return 0;
 }
 
+// A file mapped readable, then made executable: the region could have been swapped for
+// anonymous shellcode by another thread (MAP_FIXED) between the check and the kernel's change.
+static int mprotect_file(const char *path) {
+    int fd = open(path, O_RDONLY);
+    void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) { report("mmap_file", -1); return 1; }
+    report("mprotect_file_x", mprotect(m, 4096, PROT_READ | PROT_EXEC));
+    return 0;
+}
+
 // ---- other ABIs ----
 
 static int int80(void) {
@@ -401,6 +411,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "unlink") && argc == 3) { report("unlink", unlink(argv[2])); return 0; }
     if (!strcmp(c, "wx")) return wx();
     if (!strcmp(c, "mprotect_x")) return mprotect_x();
+    if (!strcmp(c, "mprotect_file") && argc == 3) return mprotect_file(argv[2]);
     if (!strcmp(c, "int80")) return int80();
     if (!strcmp(c, "x32")) return x32();
     if (!strcmp(c, "io_uring")) return uring();
