@@ -48,12 +48,12 @@ macro_rules! paste_nr {
 mod sysno {
     pub use libc::{
         SYS_accept as accept, SYS_acct as acct, SYS_add_key as add_key, SYS_bind as bind,
-        SYS_bpf as bpf, SYS_chroot as chroot, SYS_clock_adjtime as clock_adjtime,
-        SYS_clock_settime as clock_settime, SYS_clone as clone, SYS_clone3 as clone3,
-        SYS_connect as connect, SYS_creat as creat, SYS_delete_module as delete_module,
-        SYS_execve as execve, SYS_execveat as execveat, SYS_fanotify_init as fanotify_init,
-        SYS_fcntl as fcntl, SYS_finit_module as finit_module, SYS_fork as fork,
-        SYS_fsconfig as fsconfig, SYS_fsmount as fsmount, SYS_fsopen as fsopen,
+        SYS_bpf as bpf, SYS_capset as capset, SYS_chroot as chroot,
+        SYS_clock_adjtime as clock_adjtime, SYS_clock_settime as clock_settime, SYS_clone as clone,
+        SYS_clone3 as clone3, SYS_connect as connect, SYS_creat as creat,
+        SYS_delete_module as delete_module, SYS_execve as execve, SYS_execveat as execveat,
+        SYS_fanotify_init as fanotify_init, SYS_fcntl as fcntl, SYS_finit_module as finit_module,
+        SYS_fork as fork, SYS_fsconfig as fsconfig, SYS_fsmount as fsmount, SYS_fsopen as fsopen,
         SYS_fspick as fspick, SYS_getppid as getppid, SYS_init_module as init_module,
         SYS_io_uring_enter as io_uring_enter, SYS_io_uring_register as io_uring_register,
         SYS_io_uring_setup as io_uring_setup, SYS_ioctl as ioctl, SYS_ioperm as ioperm,
@@ -80,14 +80,17 @@ mod sysno {
         SYS_sched_setaffinity as sched_setaffinity, SYS_sched_setattr as sched_setattr,
         SYS_sched_setparam as sched_setparam, SYS_sched_setscheduler as sched_setscheduler,
         SYS_seccomp as seccomp, SYS_sendmmsg as sendmmsg, SYS_sendmsg as sendmsg,
-        SYS_sendto as sendto, SYS_setdomainname as setdomainname, SYS_sethostname as sethostname,
-        SYS_setns as setns, SYS_setpgid as setpgid, SYS_setpriority as setpriority,
-        SYS_settimeofday as settimeofday, SYS_shmat as shmat, SYS_socket as socket,
-        SYS_swapoff as swapoff, SYS_swapon as swapon, SYS_symlink as symlink,
-        SYS_symlinkat as symlinkat, SYS_syslog as syslog, SYS_tgkill as tgkill, SYS_tkill as tkill,
-        SYS_truncate as truncate, SYS_umount2 as umount2, SYS_unlink as unlink,
-        SYS_unlinkat as unlinkat, SYS_unshare as unshare, SYS_uselib as uselib,
-        SYS_userfaultfd as userfaultfd, SYS_vfork as vfork, SYS_vhangup as vhangup,
+        SYS_sendto as sendto, SYS_setdomainname as setdomainname, SYS_setfsgid as setfsgid,
+        SYS_setfsuid as setfsuid, SYS_setgid as setgid, SYS_setgroups as setgroups,
+        SYS_sethostname as sethostname, SYS_setns as setns, SYS_setpgid as setpgid,
+        SYS_setpriority as setpriority, SYS_setregid as setregid, SYS_setresgid as setresgid,
+        SYS_setresuid as setresuid, SYS_setreuid as setreuid, SYS_settimeofday as settimeofday,
+        SYS_setuid as setuid, SYS_shmat as shmat, SYS_socket as socket, SYS_swapoff as swapoff,
+        SYS_swapon as swapon, SYS_symlink as symlink, SYS_symlinkat as symlinkat,
+        SYS_syslog as syslog, SYS_tgkill as tgkill, SYS_tkill as tkill, SYS_truncate as truncate,
+        SYS_umount2 as umount2, SYS_unlink as unlink, SYS_unlinkat as unlinkat,
+        SYS_unshare as unshare, SYS_uselib as uselib, SYS_userfaultfd as userfaultfd,
+        SYS_vfork as vfork, SYS_vhangup as vhangup,
     };
 }
 
@@ -106,7 +109,8 @@ syscalls! {
     symlinkat, syslog, tgkill, tkill, truncate, umount2, unlink, unlinkat, unshare, uselib,
     userfaultfd, vfork, vhangup, quotactl_fd, getppid, kcmp, fcntl, ioctl, prlimit64,
     sched_setaffinity, sched_setscheduler, sched_setparam, sched_setattr, setpriority, ioprio_set,
-    migrate_pages, move_pages,
+    migrate_pages, move_pages, setuid, setgid, setreuid, setregid, setresuid, setresgid,
+    setfsuid, setfsgid, setgroups, capset,
 }
 
 impl Sys {

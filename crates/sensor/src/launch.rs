@@ -125,6 +125,11 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             .map_err(|e| RunError::Setup(e.to_string()))?,
     };
     let abi = sys::landlock_abi().unwrap_or(0);
+    let keep_caps = spec
+        .policy
+        .hardening_allow
+        .iter()
+        .any(|n| n.name == "capabilities");
     let ll_plan = if spec.landlock {
         landlock::plan(&spec.policy, spec.mode, &spec.program)
     } else {
@@ -195,7 +200,12 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         }
         sys::reset_signals();
         let applied = landlock::apply(&ll_plan, abi);
-        let _report = install_and_handoff(&progs, child_sock.as_fd(), true, &applied.summary());
+        let mut notes = applied.summary();
+        if !keep_caps {
+            notes.push_str("; ");
+            notes.push_str(&crate::caps::drop_dangerous());
+        }
+        let _report = install_and_handoff(&progs, child_sock.as_fd(), true, &notes);
         let mut go = [0u8; 1];
         match rustix::io::read(&child_sock, &mut go) {
             Ok(1) if go[0] == 1 => {}
@@ -210,6 +220,17 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     };
     drop(child_sock);
     drop(exec_err_w);
+    // The function may own the terminal (and set TOSTOP): a background supervisor writing an
+    // event must not be stopped by SIGTTOU, nor by SIGTTIN/SIGTSTP.
+    for sig in [libc::SIGTTOU, libc::SIGTTIN, libc::SIGTSTP] {
+        sys::ignore_signal(sig);
+    }
+    sys::raise_fd_limit();
+    // The supervisor acts for the function only with the function's own power: it gives up
+    // what the function gave up (compared in `same_creds`).
+    if !keep_caps {
+        let _ = crate::caps::drop_dangerous();
+    }
 
     let abort = |why: RunError| -> RunError {
         let _ = rustix::io::write(&parent_sock, &[0]);

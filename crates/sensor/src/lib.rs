@@ -15,6 +15,7 @@
 
 pub mod arch;
 pub mod bpf;
+pub mod caps;
 pub mod filter;
 pub mod hardening;
 pub mod image;

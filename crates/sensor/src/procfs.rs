@@ -19,6 +19,8 @@ pub struct Status {
     pub groups: Vec<u32>,
     /// File creation mask.
     pub umask: u32,
+    /// Effective and permitted capabilities.
+    pub caps: [u64; 2],
 }
 
 fn parse_ids(v: &str) -> [u32; 4] {
@@ -57,6 +59,8 @@ pub fn status(tid: u32) -> io::Result<Status> {
                     .collect()
             }
             "Umask" => s.umask = u32::from_str_radix(v, 8).unwrap_or(0o022),
+            "CapEff" => s.caps[0] = u64::from_str_radix(v, 16).unwrap_or(u64::MAX),
+            "CapPrm" => s.caps[1] = u64::from_str_radix(v, 16).unwrap_or(u64::MAX),
             _ => {}
         }
     }

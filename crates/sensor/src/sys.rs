@@ -335,6 +335,30 @@ pub fn reset_signals() {
     }
 }
 
+/// Sets a signal's disposition to ignore.
+pub fn ignore_signal(sig: i32) {
+    // SAFETY: SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(sig, libc::SIG_IGN);
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: the supervisor holds a pidfd per
+/// monitored process.
+pub fn raise_fd_limit() {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `struct rlimit` to the pointer; setrlimit reads one.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) == 0 && rl.rlim_cur < rl.rlim_max {
+            rl.rlim_cur = rl.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+        }
+    }
+}
+
 /// Blocks one signal in the calling thread.
 pub fn block_signal(sig: i32) {
     // SAFETY: `set` is initialised by sigemptyset before use.

@@ -49,6 +49,14 @@ fn is_proc_mem(path: &str) -> bool {
     }
 }
 
+/// The pid of a `/proc/<pid>/…` path.
+fn proc_pid(path: &str) -> Option<u32> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    (parts.next() == Some("proc"))
+        .then(|| parts.next()?.parse().ok())
+        .flatten()
+}
+
 /// `/proc/<pid>/…` of one of `pids`.
 fn under_proc_of(path: &str, pids: &[u32]) -> bool {
     let mut parts = path.trim_start_matches('/').split('/');
@@ -205,6 +213,22 @@ impl Supervisor<'_> {
         };
         let write = flags & libc::O_PATH == 0
             && flags & (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) != 0;
+        // The supervisor opens with its own reach: /proc entries of processes that are not the
+        // function's (the supervisor's among them) stay out of it, as the kernel and Landlock
+        // would keep them from the function.
+        if let Some(pid) = proc_pid(&r.path) {
+            if !self.is_monitored(pid) {
+                self.stats.denied += 1;
+                self.report_incident(
+                    c,
+                    "tamper.proc",
+                    format!("Open of {} refused: not a process of the function", r.path),
+                    Severity::High,
+                    Outcome::Blocked,
+                );
+                return Reply::err(libc::EACCES);
+            }
+        }
         if write {
             if excl_create && r.object.is_some() {
                 return Reply::err(libc::EEXIST);
@@ -330,6 +354,12 @@ impl Supervisor<'_> {
                 if new.object.is_some() {
                     return Ok(Reply::err(libc::EEXIST));
                 }
+                if old.object.is_none() {
+                    return Ok(Reply::err(libc::ENOENT));
+                }
+                // A hard link is a second name for the same file: writing through it writes
+                // the original, so the original must be writable too.
+                self.allow_write(c, &old.path, 1)?;
                 self.allow_write(c, &new.path, 1)?;
                 self.creds_for_fs(c)?;
                 self.pending_or_eintr(c)?;

@@ -89,8 +89,10 @@ impl Supervisor<'_> {
                     return Reply::err(libc::EBADF);
                 };
                 let mut v = self.file_exec(c, &path);
-                if v == Verdict::Allow && writable && flags & libc::MAP_SHARED != 0 {
-                    v = self.anon_exec(c, true, "a shared writable file mapping");
+                if v == Verdict::Allow && writable {
+                    // Writable and executable at once, shared or private (copy-on-write pages
+                    // of a private mapping hold whatever the process writes into them).
+                    v = self.anon_exec(c, true, "a writable file mapping");
                 }
                 if v == Verdict::Allow {
                     if let Some(p) = self.procs.get_mut(&c.tgid) {

@@ -73,9 +73,18 @@ impl Supervisor<'_> {
                 } else {
                     sys::owner::PID
                 },
-                v.abs(),
+                i32::try_from(v.unsigned_abs()).unwrap_or(i32::MAX),
             )
         };
+        // The supervisor sets the owner with its own reach: only the function's processes may
+        // receive the function's SIGIO.
+        let leader = who as u32;
+        if who <= 0 || !self.is_monitored(leader) {
+            return Reply::err(libc::EPERM);
+        }
+        if let Err(r) = self.creds_check(c) {
+            return r;
+        }
         let protected = match kind {
             sys::owner::PGRP => self.cfg.protected_pgids.contains(&(who as u32)),
             _ => self.cfg.protected.contains(&(who as u32)),
@@ -132,13 +141,14 @@ impl Supervisor<'_> {
                 });
             }
         }
-        let st = match procfs::status(c.tid) {
-            Ok(st) => st,
-            Err(_) => return Reply::err(libc::ESRCH),
-        };
-        if st.uids[..2] != self.my_creds.uids[..2] {
-            // The kernel's permission check would be made against the supervisor's ids.
-            return Reply::err(libc::EPERM);
+        // The signal leaves with the supervisor's credentials and outside the function's
+        // Landlock domain: only the function's own processes may be targets.
+        match target {
+            Some(t) if t > 0 && self.is_monitored(t as u32) => {}
+            _ => return Reply::err(libc::EPERM),
+        }
+        if let Err(r) = self.creds_check(c) {
+            return r;
         }
         let info = if c.args[2] != 0 {
             match procfs::read_bytes(c.tid, c.args[2], 128) {

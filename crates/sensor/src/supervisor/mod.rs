@@ -15,6 +15,7 @@ mod net;
 mod report;
 
 use crate::arch::Sys;
+use crate::filter;
 use crate::install::Report as InstallReport;
 use crate::procfs::{self, Identity};
 use crate::sys::{self, Answer, Notif};
@@ -147,9 +148,22 @@ pub(crate) struct Proc {
 pub(crate) struct PendingExec {
     pub expected: Identity,
     pub old: Option<Identity>,
-    pub script: Option<String>,
+    pub script: Option<ScriptCheck>,
+    /// The thread that made the exec call.
+    pub tid: u32,
     pub path: String,
     pub deadline: Instant,
+}
+
+/// What the command line of an executed `#!` script must be: the kernel builds it as
+/// `[interpreter as written, (its one argument), script filename, argv[1..]]`, once per level
+/// of interpreters, so every position is known.
+#[derive(Debug, Clone)]
+pub(crate) struct ScriptCheck {
+    /// The expected start of `/proc/<pid>/cmdline`.
+    pub prefix: Vec<String>,
+    /// The checked `argv[1..]`, when it was read whole.
+    pub tail: Option<Vec<String>>,
 }
 
 /// An operation performed for a process that has not completed (a blocking connect or send).
@@ -178,6 +192,8 @@ pub struct Supervisor<'s> {
     debug: bool,
     /// Sockets bound to port 0 (the kernel chose the port), by identity, until they listen.
     ephemeral: HashSet<(u64, u64)>,
+    /// Threads whose credentials were found equal to the supervisor's (until they change).
+    creds_ok: HashSet<u32>,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -200,7 +216,10 @@ impl<'s> Supervisor<'s> {
         signals: Option<OwnedFd>,
         sink: &'s mut dyn Sink,
     ) -> io::Result<Self> {
-        let my_creds = procfs::status(std::process::id())?;
+        // This thread's credentials (in the Lambda extension the supervisor is one thread of
+        // several, and capabilities are per thread).
+        let me = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+        let my_creds = procfs::status(me)?;
         Ok(Supervisor {
             cfg,
             listener,
@@ -217,6 +236,7 @@ impl<'s> Supervisor<'s> {
             my_creds,
             debug: std::env::var_os("VIGIL_DEBUG").is_some(),
             ephemeral: HashSet::new(),
+            creds_ok: HashSet::new(),
         })
     }
 
@@ -525,8 +545,17 @@ impl<'s> Supervisor<'s> {
             }
             Reply::AddFd { fd, cloexec } => {
                 if self.cfg.install.addfd_send {
-                    // Installs the fd and answers with its number, atomically.
-                    let _ = sys::notif_addfd(listener, id, fd.as_fd(), cloexec, true);
+                    // Installs the fd and answers with its number, atomically. If it cannot
+                    // (EMFILE: the process is at its fd limit), the call must still be answered.
+                    if let Err(e) = sys::notif_addfd(listener, id, fd.as_fd(), cloexec, true) {
+                        if e.raw_os_error() != Some(libc::ENOENT) {
+                            let _ = sys::notif_send(
+                                listener,
+                                id,
+                                Answer::Error(e.raw_os_error().unwrap_or(libc::EMFILE)),
+                            );
+                        }
+                    }
                 } else {
                     match sys::notif_addfd(listener, id, fd.as_fd(), cloexec, false) {
                         Ok(n) => {
@@ -609,7 +638,18 @@ impl<'s> Supervisor<'s> {
             | sched_setattr | migrate_pages | move_pages | setpriority | ioprio_set => {
                 self.on_tamper(&c)
             }
-            fcntl | ioctl => self.on_set_owner(&c),
+            ioctl if matches!(c.args[1] as u32, filter::FIOSETOWN | filter::SIOCSPGRP) => {
+                self.on_set_owner(&c)
+            }
+            fcntl => self.on_set_owner(&c),
+            setuid | setgid | setreuid | setregid | setresuid | setresgid | setfsuid | setfsgid
+            | setgroups | capset => {
+                // Re-read this process's credentials before acting for it again.
+                let tids = &self.tids;
+                self.creds_ok
+                    .retain(|t| *t != c.tid && tids.get(t) != Some(&tgid));
+                Reply::cont()
+            }
             _ => self.on_hardening(&c),
         }
     }
@@ -663,12 +703,45 @@ impl<'s> Supervisor<'s> {
         rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
     }
 
-    /// Whether the process's filesystem credentials are the supervisor's, so an operation the
-    /// supervisor performs for it is checked by the kernel exactly as its own would be.
+    /// Whether a thread's credentials are exactly the supervisor's (every uid and gid, the
+    /// groups, the effective and permitted capabilities), so an operation the supervisor
+    /// performs for it is checked by the kernel exactly as its own would be — no more power.
     fn same_creds(&self, st: &procfs::Status) -> bool {
-        st.uids[3] == self.my_creds.uids[3]
-            && st.gids[3] == self.my_creds.gids[3]
+        st.uids == self.my_creds.uids
+            && st.gids == self.my_creds.gids
             && st.groups == self.my_creds.groups
+            && st.caps == self.my_creds.caps
+    }
+
+    /// The credential check for network operations, cached per thread until it changes its
+    /// credentials (those calls are notified). `Err` is the reply denying the call.
+    pub(crate) fn creds_check(&mut self, c: &Call) -> Result<(), Reply> {
+        if self.creds_ok.contains(&c.tid) {
+            return Ok(());
+        }
+        self.creds_for_fs(c)?;
+        self.creds_ok.insert(c.tid);
+        Ok(())
+    }
+
+    /// Is `pid` one of the function's processes (a known one, or a descendant of one)? The
+    /// supervisor only acts on the function's own processes: acting on others would let the
+    /// function use the supervisor's reach (its Landlock domain, its credentials).
+    pub(crate) fn is_monitored(&self, pid: u32) -> bool {
+        let mut p = pid;
+        for _ in 0..64 {
+            if self.procs.get(&p).is_some_and(|pr| !pr.exited) || p == self.cfg.main_pid {
+                return true;
+            }
+            if p <= 1 || self.cfg.protected.contains(&p) {
+                return false;
+            }
+            match procfs::status(p) {
+                Ok(st) if st.ppid != p => p = st.ppid,
+                _ => return false,
+            }
+        }
+        false
     }
 }
 
