@@ -401,6 +401,31 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
         },
     );
 
+    // Metadata changes are writes too: modes (setuid bits), owners, extended attributes
+    // (`security.capability`), times.
+    for s in [
+        chmod,
+        fchmod,
+        fchmodat,
+        fchmodat2,
+        chown,
+        fchown,
+        lchown,
+        fchownat,
+        setxattr,
+        lsetxattr,
+        fsetxattr,
+        removexattr,
+        lremovexattr,
+        fremovexattr,
+        utime,
+        utimes,
+        utimensat,
+        futimesat,
+    ] {
+        r.insert(s, Rule::always(V::Watch));
+    }
+
     // Credential changes: the supervisor acts for processes only while their credentials are
     // its own, so it must hear of every change (it re-reads them; the call goes on).
     for s in [
@@ -525,6 +550,9 @@ fn kernel_only_verdict(sys: Sys, spec: &Spec<'_>) -> V {
         fork | vfork | clone => none(!p.process.fork, libc::EPERM),
         connect | sendto | sendmsg | sendmmsg => none(p.network.connect.is_empty(), libc::EPERM),
         listen => none(p.network.listen.is_empty(), libc::EPERM),
+        chmod | fchmod | fchmodat | fchmodat2 | chown | fchown | lchown | fchownat | setxattr
+        | lsetxattr | fsetxattr | removexattr | lremovexattr | fremovexattr | utime | utimes
+        | utimensat | futimesat => none(p.files.write.is_empty(), libc::EPERM),
         open | openat | creat | openat2 | truncate | rename | renameat | renameat2 | link
         | linkat | symlink | symlinkat | unlink | unlinkat | mkdir | mkdirat | rmdir | mknod
         | mknodat => none(p.files.write.is_empty(), libc::EACCES),

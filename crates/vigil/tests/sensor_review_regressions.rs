@@ -241,3 +241,78 @@ fn r1_open_at_the_fd_limit_fails_instead_of_hanging() {
         );
     }
 }
+
+#[test]
+fn b8_metadata_changes_are_writes() {
+    use std::os::unix::fs::PermissionsExt;
+    for user in users() {
+        let dir = workdir("b8");
+        let ok = dir.join("ok");
+        std::fs::create_dir_all(&ok).expect("mkdir");
+        std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                ok.display(),
+                libs()
+            ),
+        );
+        // A file outside the policy, writable by the user at the Unix level.
+        let protected = dir.join("protected");
+        std::fs::write(&protected, "x").expect("write");
+        std::fs::set_permissions(&protected, std::fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        if user == User::Nobody {
+            let _ = std::process::Command::new("chown")
+                .arg("65534:65534")
+                .arg(&protected)
+                .status();
+        }
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["meta", protected.to_str().unwrap_or_default()],
+        );
+        for call in [
+            "chmod",
+            "chown",
+            "setxattr",
+            "utimensat",
+            "fchmod_readonly_fd",
+        ] {
+            assert!(
+                r.line(call).contains(" err "),
+                "{call} went through: {}",
+                r.dump()
+            );
+        }
+        let mode = std::fs::metadata(&protected)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o666, "the mode changed");
+        // Inside the policy they work.
+        let mine = ok.join("mine");
+        std::fs::write(&mine, "x").expect("write");
+        if user == User::Nobody {
+            let _ = std::process::Command::new("chown")
+                .arg("65534:65534")
+                .arg(&mine)
+                .status();
+        }
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["meta", mine.to_str().unwrap_or_default()],
+        );
+        assert!(r.line("chmod").contains(" ok "), "{}", r.dump());
+        assert!(r.line("utimensat").contains(" ok "), "{}", r.dump());
+        assert!(
+            r.line("fchmod_readonly_fd").contains(" ok "),
+            "{}",
+            r.dump()
+        );
+    }
+}

@@ -10,6 +10,7 @@
 mod exec;
 mod fs;
 mod mem;
+mod meta;
 mod misc;
 mod net;
 mod report;
@@ -630,6 +631,9 @@ impl<'s> Supervisor<'s> {
             truncate | rename | renameat | renameat2 | link | linkat | symlink | symlinkat
             | unlink | unlinkat | mkdir | mkdirat | rmdir | mknod | mknodat => self.on_path_op(&c),
             mmap | mprotect | pkey_mprotect => self.on_exec_memory(&c),
+            chmod | fchmod | fchmodat | fchmodat2 | chown | fchown | lchown | fchownat
+            | setxattr | lsetxattr | fsetxattr | removexattr | lremovexattr | fremovexattr
+            | utime | utimes | utimensat | futimesat => self.on_meta(&c),
             shmat => self.on_shmat(&c),
             memfd_create => self.on_memfd(&c),
             pidfd_send_signal => self.on_pidfd_send_signal(&c),

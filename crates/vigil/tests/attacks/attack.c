@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -467,6 +468,18 @@ static int fd_full(const char *path) {
     return 0;
 }
 
+// B8: metadata changes are writes: setuid bit, owner, capabilities xattr, times, also through
+// a descriptor opened read-only.
+static int meta(const char *path) {
+    report("chmod", chmod(path, 04777));
+    report("chown", chown(path, getuid(), getgid()));
+    report("setxattr", setxattr(path, "user.vigil", "x", 1, 0));
+    report("utimensat", utimensat(AT_FDCWD, path, NULL, 0));
+    int fd = open(path, O_RDONLY);
+    report("fchmod_readonly_fd", fchmod(fd, 04777));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: attack NAME [ARGS]\n"); return 2; }
     const char *c = argv[1];
@@ -528,6 +541,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "deputy_signal") && argc == 3) return deputy_signal(atoi(argv[2]));
     if (!strcmp(c, "misc_review")) return misc_review();
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
     fprintf(stderr, "attack: unknown or malformed command %s\n", c);
     return 2;
 }
