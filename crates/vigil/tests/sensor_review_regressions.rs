@@ -316,3 +316,30 @@ fn b8_metadata_changes_are_writes() {
         );
     }
 }
+
+#[test]
+fn d3_a_flood_of_denials_is_reported_at_a_bounded_rate_and_counted() {
+    let user = User::Me;
+    let dir = workdir("d3");
+    let pol = policy_for(&dir, "");
+    let r = attack(user, &dir, &pol, &["flood", "3000", "9"]);
+    assert!(r.line("flood").contains("denied 3000"), "{}", r.dump());
+    let findings = r.findings("network.connect").len();
+    assert!(
+        (1..=200).contains(&findings),
+        "{findings} findings for 3000 identical denials"
+    );
+    let suppressed: u64 = r
+        .events
+        .iter()
+        .filter_map(|e| e["unmapped"]["suppressed"].as_u64())
+        .sum();
+    // Every denial is accounted for: reported or counted.
+    assert_eq!(findings as u64 + suppressed, 3000, "{}", r.dump());
+    let stop = r
+        .events
+        .iter()
+        .find(|e| e["class_uid"] == 6002 && e["activity_id"] == 4)
+        .expect("stop event");
+    assert_eq!(stop["unmapped"]["stats"]["denied"], 3000);
+}

@@ -195,6 +195,8 @@ pub struct Supervisor<'s> {
     ephemeral: HashSet<(u64, u64)>,
     /// Threads whose credentials were found equal to the supervisor's (until they change).
     creds_ok: HashSet<u32>,
+    /// Bounds how many identical events are reported per second.
+    limiter: report::RateLimiter,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -238,6 +240,7 @@ impl<'s> Supervisor<'s> {
             debug: std::env::var_os("VIGIL_DEBUG").is_some(),
             ephemeral: HashSet::new(),
             creds_ok: HashSet::new(),
+            limiter: report::RateLimiter::default(),
         })
     }
 
@@ -326,6 +329,7 @@ impl<'s> Supervisor<'s> {
             }
             self.progress_pending(&ready);
             self.verify_execs_actively();
+            self.report_suppressed(false);
             if listener_ev.contains(PollFlags::IN) {
                 self.on_notification();
             } else if listener_ev.intersects(PollFlags::HUP | PollFlags::ERR) {
@@ -337,6 +341,7 @@ impl<'s> Supervisor<'s> {
                 self.reap(true);
             }
         }
+        self.report_suppressed(true);
         // Exits not yet reported (processes reaped by their own parents).
         let left: Vec<u32> = self
             .procs

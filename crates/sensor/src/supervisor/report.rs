@@ -168,9 +168,21 @@ impl Supervisor<'_> {
             (_, false, Verdict::Kill) => Outcome::Killed,
         };
         let violation = !d.allowed && mode != Mode::Learn;
+        let obs_key = d.obs.as_ref().map(|o| o.key());
+        // The same thing, again and again (a loop of refused connects): reported at a bounded
+        // rate, the rest counted and summarised.
+        let flood_key = format!(
+            "{}|{}|{}|{:?}",
+            d.rule,
+            c.tgid,
+            obs_key.as_deref().unwrap_or(&d.title),
+            outcome
+        );
+        if !new_obs && !self.limiter.admit(&flood_key) {
+            return;
+        }
         let actor = self.process_of(c.tgid, Some(c.tid));
         let syscall = c.sys.name();
-        let obs_key = d.obs.as_ref().map(|o| o.key());
 
         let emit_activity = d.always || violation || new_obs;
         let mut evidence = Evidence {
@@ -321,6 +333,21 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Summaries of what the rate limiter held back (called as windows close and at the end).
+    pub(crate) fn report_suppressed(&mut self, all: bool) {
+        for (key, n) in self.limiter.take_suppressed(all) {
+            let mut e = self.event(
+                Class::ApplicationLifecycle,
+                99,
+                Severity::Low,
+                format!("{n} similar event(s) not reported (rate limit): {key}"),
+            );
+            e.set("suppressed", n);
+            e.set("suppressed_key", key);
+            self.sink.emit(&e);
+        }
+    }
+
     /// A finding for something no policy can allow (tampering, a forged exec image).
     pub(crate) fn report_incident(
         &mut self,
@@ -330,6 +357,10 @@ impl Supervisor<'_> {
         severity: Severity,
         outcome: Outcome,
     ) {
+        let key = format!("{rule}|{}|{title}", c.tgid);
+        if !self.limiter.admit(&key) {
+            return;
+        }
         let actor = self.process_of(c.tgid, Some(c.tid));
         let mut f = self.event(Class::DetectionFinding, 1, severity, title.clone());
         f.finding_info = Some(FindingInfo {
@@ -374,5 +405,51 @@ fn sev(violation: bool, s: Severity) -> Severity {
         s
     } else {
         Severity::Informational
+    }
+}
+
+/// Lets at most [`RateLimiter::BURST`] events with the same key through per second, and counts
+/// the rest.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    windows: std::collections::HashMap<String, (std::time::Instant, u32, u64)>,
+}
+
+impl RateLimiter {
+    /// Events of one kind per second.
+    pub const BURST: u32 = 20;
+
+    /// Whether an event with `key` may be reported now.
+    pub fn admit(&mut self, key: &str) -> bool {
+        let now = std::time::Instant::now();
+        let w = self.windows.entry(key.to_string()).or_insert((now, 0, 0));
+        if now.duration_since(w.0) >= std::time::Duration::from_secs(1) {
+            w.0 = now;
+            w.1 = 0;
+        }
+        if w.1 < Self::BURST {
+            w.1 += 1;
+            true
+        } else {
+            w.2 += 1;
+            false
+        }
+    }
+
+    /// Counts held back, for windows that closed (or all), reset.
+    pub fn take_suppressed(&mut self, all: bool) -> Vec<(String, u64)> {
+        let now = std::time::Instant::now();
+        let mut out = Vec::new();
+        for (k, w) in self.windows.iter_mut() {
+            if w.2 > 0 && (all || now.duration_since(w.0) >= std::time::Duration::from_secs(1)) {
+                out.push((k.clone(), w.2));
+                w.2 = 0;
+            }
+        }
+        if self.windows.len() > 10_000 {
+            self.windows
+                .retain(|_, w| now.duration_since(w.0) < std::time::Duration::from_secs(1));
+        }
+        out
     }
 }

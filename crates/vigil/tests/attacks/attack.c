@@ -542,6 +542,13 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "misc_review")) return misc_review();
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
     if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
+    if (!strcmp(c, "flood") && argc == 4) {
+        int denied = 0;
+        for (int i = 0; i < atoi(argv[2]); i++)
+            if (do_connect("127.0.0.1", atoi(argv[3])) != 0 && errno == EPERM) denied++;
+        printf("flood denied %d\n", denied);
+        return 0;
+    }
     fprintf(stderr, "attack: unknown or malformed command %s\n", c);
     return 2;
 }
