@@ -173,6 +173,8 @@ pub(crate) struct Pending {
     pub tid: u32,
     pub fd: OwnedFd,
     pub kind: net::PendingKind,
+    /// When the caller's own timeout (SO_SNDTIMEO) runs out.
+    pub deadline: Option<Instant>,
 }
 
 /// The supervisor.
@@ -258,7 +260,12 @@ impl<'s> Supervisor<'s> {
             let timeout = if self.exec_polling() {
                 Some(Duration::from_millis(1))
             } else if !self.pending.is_empty() {
-                Some(Duration::from_millis(50))
+                let now = Instant::now();
+                let soonest = self.pending.iter().filter_map(|p| p.deadline).min();
+                Some(soonest.map_or(Duration::from_millis(50), |d| {
+                    d.saturating_duration_since(now)
+                        .clamp(Duration::from_millis(1), Duration::from_millis(50))
+                }))
             } else {
                 None
             };

@@ -271,10 +271,19 @@ impl Supervisor<'_> {
                 if blocking
                     && matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) =>
             {
+                // A blocking connect gives up after SO_SNDTIMEO, with EINPROGRESS.
+                let deadline = rustix::net::sockopt::socket_timeout(
+                    &sock,
+                    rustix::net::sockopt::Timeout::Send,
+                )
+                .ok()
+                .flatten()
+                .map(|t| std::time::Instant::now() + t);
                 self.pending.push(Pending {
                     id: c.id,
                     tid: c.tid,
                     fd: sock,
+                    deadline,
                     kind: PendingKind::Connect,
                 });
                 Reply::Later
@@ -517,6 +526,7 @@ impl Supervisor<'_> {
                     id: c.id,
                     tid: c.tid,
                     fd: sock,
+                    deadline: None,
                     kind: PendingKind::Send { msgs, flags, reply },
                 });
                 Reply::Later
@@ -769,6 +779,9 @@ impl Supervisor<'_> {
                 continue;
             }
             if !ready.contains(&i) {
+                if p.deadline.is_some_and(|d| d <= std::time::Instant::now()) {
+                    done.push((i, Reply::err(libc::EINPROGRESS)));
+                }
                 continue;
             }
             match &p.kind {
