@@ -355,10 +355,11 @@ fn supervise_one(
     }
     let mut pids = vec![me];
     pids.extend(tids);
+    let hosts = crate::dns::policy_hosts(&policy);
     let cfg = Config {
         mode,
         policy,
-        hosts: Vec::new(),
+        hosts,
         device: device.clone(),
         main_pid: hello.runtime_pid,
         protected: pids,

@@ -151,13 +151,14 @@ pub fn wrap(input: WrapInput) -> i32 {
     shared.runtime_api = env.runtime_api.clone();
     let shared = Arc::new(Mutex::new(shared));
     let mut sink = LambdaSink(shared);
+    let hosts = crate::dns::policy_hosts(&policy);
     let spec = RunSpec {
         policy,
         mode,
         program: program.to_string_lossy().into_owned(),
         argv: input.command.clone(),
         require,
-        hosts: Vec::new(),
+        hosts,
         device: input.device,
         tags: serde_json::Map::from_iter([("integration".to_string(), "lambda-wrapper".into())]),
         policy_source: Some(policy_path.display().to_string()),

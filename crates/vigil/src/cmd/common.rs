@@ -4,7 +4,7 @@
 use anyhow::{anyhow, Context, Result};
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use vigil_events::{Device, JsonLines, Os, Sink};
 use vigil_policy::Policy;
@@ -67,15 +67,11 @@ pub fn device() -> Device {
 }
 
 /// Resolves the policy's host names (a name that does not resolve matches nothing).
+///
+/// Through `vigil_lambda::dns` (/etc/hosts, then DNS to the servers of /etc/resolv.conf), not
+/// `getaddrinfo`: the static layer binary must not load glibc's NSS modules from the sandbox.
 pub fn resolve_hosts(policy: &Policy) -> Vec<(String, IpAddr)> {
-    let mut out = Vec::new();
-    for name in policy.host_names() {
-        match (name, 0u16).to_socket_addrs() {
-            Ok(addrs) => out.extend(addrs.map(|a| (name.to_string(), a.ip()))),
-            Err(e) => eprintln!("vigil: warning: host `{name}` in the policy does not resolve ({e}); it matches nothing"),
-        }
-    }
-    out
+    vigil_lambda::dns::policy_hosts(policy)
 }
 
 /// Finds `cmd` the way a shell does: a name with a `/` is a path; otherwise PATH is searched.
