@@ -498,6 +498,15 @@ fn supervise_one(
         policy.network.connect.push(d);
     }
     let mode: Mode = hello.mode.parse()?;
+    // The wrapper dropped the function's dangerous capabilities; this thread, which acts for
+    // the function, gives them up too (capabilities are per thread).
+    if !policy
+        .hardening_allow
+        .iter()
+        .any(|n| n.name == "capabilities")
+    {
+        let _ = vigil_sensor::caps::drop_dangerous();
+    }
     if let Ok(mut s) = shared.lock() {
         s.runtime_pid = Some(hello.runtime_pid);
     }

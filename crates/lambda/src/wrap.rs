@@ -236,7 +236,16 @@ fn hand_over_and_exec(
     let abi = vigil_sensor::sys::landlock_abi().unwrap_or(0);
     let plan = vigil_sensor::landlock::plan(&policy, mode, &program.to_string_lossy());
     let applied = vigil_sensor::landlock::apply(&plan, abi);
-    let report = install_and_handoff(&progs, sock.as_fd(), true, &applied.summary());
+    let mut notes = applied.summary();
+    if !policy
+        .hardening_allow
+        .iter()
+        .any(|n| n.name == "capabilities")
+    {
+        notes.push_str("; ");
+        notes.push_str(&vigil_sensor::caps::drop_dangerous());
+    }
+    let report = install_and_handoff(&progs, sock.as_fd(), true, &notes);
     if rank(report.layer) < rank(require) {
         return fail_init(
             api,

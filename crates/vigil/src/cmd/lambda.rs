@@ -48,7 +48,8 @@ pub enum LambdaCommand {
 }
 
 fn parse_format(s: &str) -> Result<vigil_lambda::template::Format, String> {
-    s.parse().map_err(|e: vigil_lambda::template::TemplateError| e.to_string())
+    s.parse()
+        .map_err(|e: vigil_lambda::template::TemplateError| e.to_string())
 }
 
 fn parse_mode(s: &str) -> Result<vigil_policy::Mode, String> {
