@@ -343,3 +343,52 @@ fn d3_a_flood_of_denials_is_reported_at_a_bounded_rate_and_counted() {
         .expect("stop event");
     assert_eq!(stop["unmapped"]["stats"]["denied"], 3000);
 }
+
+#[test]
+fn writes_on_a_read_only_mount_fail_as_the_kernel_would_without_a_violation() {
+    if std::process::Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_err()
+        || !is_root()
+    {
+        eprintln!("note: needs bubblewrap and root (.ci/run installs bubblewrap); skipped");
+        return;
+    }
+    let dir = workdir("rofs");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/dash]\nfiles:\n  exec_map: {}\n",
+            libs()
+        ),
+    );
+    let out = std::process::Command::new("bwrap")
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--bind",
+        ])
+        .arg(&dir)
+        .arg(&dir)
+        .arg(&env().vigil)
+        .args(["run", "--policy"])
+        .arg(&pol)
+        .arg("--events")
+        .arg(dir.join("ev.jsonl"))
+        .args(["--", "/bin/sh", "-c", "echo x > /etc/vigil-ro-test"])
+        .output()
+        .expect("bwrap runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    let events = read_events(&dir.join("ev.jsonl"));
+    assert!(
+        !events.iter().any(|e| e["class_uid"] == 2004),
+        "a write the kernel refuses anyway is not a violation: {events:?}"
+    );
+}

@@ -239,6 +239,11 @@ impl Supervisor<'_> {
             if r.file_type == Some(FileType::Directory) && !tmpfile {
                 return Reply::err(libc::EISDIR);
             }
+            if on_read_only_fs(&r) {
+                // The kernel refuses it anyway (e.g. Python's bytecode cache under a read-only
+                // /var/task): not a violation, and nothing to learn.
+                return Reply::err(libc::EROFS);
+            }
             let activity = if r.object.is_some() { 3 } else { 1 };
             match self.write_decision(c, &r.path, activity) {
                 Verdict::Allow => {}
@@ -295,6 +300,9 @@ impl Supervisor<'_> {
                     Some(FileType::RegularFile) => {}
                     Some(_) => return Ok(Reply::err(libc::EINVAL)),
                 }
+                if on_read_only_fs(&r) {
+                    return Ok(Reply::err(libc::EROFS));
+                }
                 self.allow_write(c, &r.path, 3)?;
                 self.creds_for_fs(c)?;
                 self.pending_or_eintr(c)?;
@@ -320,6 +328,9 @@ impl Supervisor<'_> {
                 let new = self.resolve_arg(c, nd, &new_p, nofollow)?;
                 if old.object.is_none() {
                     return Ok(Reply::err(libc::ENOENT));
+                }
+                if on_read_only_fs(&old) || on_read_only_fs(&new) {
+                    return Ok(Reply::err(libc::EROFS));
                 }
                 self.allow_write(c, &old.path, 5)?;
                 self.allow_write(c, &new.path, 5)?;
@@ -420,6 +431,9 @@ impl Supervisor<'_> {
                 if r.object.is_none() {
                     return Ok(Reply::err(libc::ENOENT));
                 }
+                if on_read_only_fs(&r) {
+                    return Ok(Reply::err(libc::EROFS));
+                }
                 self.allow_write(c, &r.path, 4)?;
                 self.creds_for_fs(c)?;
                 self.pending_or_eintr(c)?;
@@ -444,6 +458,9 @@ impl Supervisor<'_> {
                 let r = self.resolve_arg(c, d, &path, nofollow)?;
                 if r.object.is_some() {
                     return Ok(Reply::err(libc::EEXIST));
+                }
+                if on_read_only_fs(&r) {
+                    return Ok(Reply::err(libc::EROFS));
                 }
                 self.allow_write(c, &r.path, 1)?;
                 let st = self.creds_for_fs(c)?;
@@ -483,6 +500,16 @@ impl Supervisor<'_> {
             Verdict::Kill => Err(Reply::err(libc::EPERM)),
         }
     }
+}
+
+/// Whether what `r` names lives on a read-only mount (where any write fails with EROFS).
+pub(super) fn on_read_only_fs(r: &Resolved) -> bool {
+    let fd = match (&r.object, &r.parent) {
+        (Some(o), _) => o.as_fd(),
+        (None, Some(p)) => p.as_fd(),
+        _ => return false,
+    };
+    rfs::fstatvfs(fd).is_ok_and(|v| v.f_flag.contains(rfs::StatVfsMountFlags::RDONLY))
 }
 
 fn done(res: Result<(), Errno>) -> Reply {
