@@ -644,10 +644,13 @@ fe80::1%eth0 linklocal
 not-an-ip bogus
 ";
 
+    /// A fixture file of its own (tests run in parallel: a shared file could be read while
+    /// another test rewrites it).
     fn tmp(name: &str, text: &str) -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!("vigil-dns-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
+        let p = dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::SeqCst)));
         std::fs::write(&p, text).unwrap();
         p
     }
