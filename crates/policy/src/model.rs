@@ -439,9 +439,11 @@ pub struct FileRules {
 /// Executable memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemoryRules {
-    /// Anonymous memory mapped or protected writable and executable at once.
+    /// Memory writable and executable at once: anonymous, or a writable (shared or private)
+    /// file mapping, by `mmap` or `mprotect`.
     pub write_execute: bool,
-    /// Anonymous memory made executable (not writable): how JIT compilers and shellcode
+    /// Memory made executable after it was mapped (`mprotect`, whatever backs it), or anonymous
+    /// memory mapped executable: how JIT compilers and shellcode
     /// loaders both flip written memory to run it.
     pub anonymous_execute: bool,
     /// `memfd_create`: anonymous in-memory files (used by fileless payloads).

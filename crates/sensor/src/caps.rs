@@ -55,8 +55,20 @@ pub fn drop_dangerous() -> String {
     sets.effective -= dangerous();
     sets.permitted -= dangerous();
     sets.inheritable -= dangerous();
+    let names = names(held);
     match thread::set_capabilities(None, sets) {
-        Ok(()) => format!("capabilities: dropped {:?}", held),
-        Err(e) => format!("capabilities: could not drop {held:?}: {e}"),
+        Ok(()) => format!("capabilities: dropped {names}"),
+        Err(e) => format!("capabilities: could not drop {names}: {e}"),
     }
+}
+
+/// `CAP_NET_ADMIN, CAP_NET_RAW, …` for a set.
+fn names(set: CapabilitySet) -> String {
+    let mut out = Vec::new();
+    for (name, cap) in set.iter_names() {
+        if set.contains(cap) {
+            out.push(format!("CAP_{name}"));
+        }
+    }
+    out.join(", ")
 }

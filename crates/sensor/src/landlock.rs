@@ -34,7 +34,11 @@ impl Applied {
             parts.push("exec restricted".into());
         }
         if self.scoped {
-            parts.push("signals and abstract sockets scoped".into());
+            parts.push(if self.scoped_abstract {
+                "signals and abstract sockets scoped".into()
+            } else {
+                "signals scoped".into()
+            });
         }
         if let Some(n) = &self.note {
             parts.push(n.clone());
@@ -50,8 +54,10 @@ pub struct Applied {
     pub abi: u32,
     /// Execution is restricted.
     pub exec_restricted: bool,
-    /// Signal/abstract-socket scoping is in force.
+    /// Signal scoping is in force.
     pub scoped: bool,
+    /// Abstract Unix socket scoping is in force too.
+    pub scoped_abstract: bool,
     /// Why not, when something was not applied.
     pub note: Option<String>,
 }
@@ -173,7 +179,8 @@ pub fn apply(plan: &Plan, abi: u32) -> Applied {
         }
         Ok(_) => {
             applied.exec_restricted = plan.exec.is_some();
-            applied.scoped = abi >= 6 && (plan.scope_signals || plan.scope_abstract_unix);
+            applied.scoped = abi >= 6 && plan.scope_signals;
+            applied.scoped_abstract = abi >= 6 && plan.scope_abstract_unix;
             if abi < 6 {
                 applied.note = Some(format!(
                     "Landlock ABI {abi} has no signal scoping (6+); in-kernel seccomp argument checks protect the supervisor"

@@ -392,3 +392,36 @@ fn writes_on_a_read_only_mount_fail_as_the_kernel_would_without_a_violation() {
         "a write the kernel refuses anyway is not a violation: {events:?}"
     );
 }
+
+#[test]
+fn a_function_that_switches_user_is_refused_with_a_finding_not_silently() {
+    if !is_root() {
+        eprintln!("note: needs root (switching user); skipped");
+        return;
+    }
+    let dir = workdir("setuid");
+    let target = dir.join("after-setuid");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\nfiles:\n  write: [\"{}\"]\n",
+            target.display()
+        ),
+    )
+    .display()
+    .to_string();
+    let code = format!(
+        "import os\nos.setuid(65534)\ntry:\n    open('{}', 'w')\n    print('written')\nexcept OSError as e:\n    print('refused', e.errno)\n",
+        target.display()
+    );
+    let r = vigil(
+        User::Me,
+        &dir,
+        &["run", "--policy", &pol, "--mode", "detect"],
+        &["/usr/bin/python3", "-c", &code],
+        &[],
+    );
+    assert!(r.stdout.contains("refused"), "{}", r.dump());
+    assert!(!target.exists());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+}

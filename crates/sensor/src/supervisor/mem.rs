@@ -42,7 +42,7 @@ impl Supervisor<'_> {
             severity: Severity::High,
             obs: Some(obs),
             activity: Activity::Memory {
-                what: format!("makes anonymous memory {what} with {how}"),
+                what: format!("makes memory {what} with {how}"),
             },
             always: false,
         };

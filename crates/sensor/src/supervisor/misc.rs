@@ -76,24 +76,23 @@ impl Supervisor<'_> {
                 i32::try_from(v.unsigned_abs()).unwrap_or(i32::MAX),
             )
         };
-        // The supervisor sets the owner with its own reach: only the function's processes may
-        // receive the function's SIGIO.
-        let leader = who as u32;
-        if who <= 0 || !self.is_monitored(leader) {
-            return Reply::err(libc::EPERM);
-        }
-        if let Err(r) = self.creds_check(c) {
-            return r;
-        }
-        let protected = match kind {
+        let aimed_at_supervisor = match kind {
             sys::owner::PGRP => self.cfg.protected_pgids.contains(&(who as u32)),
             _ => self.cfg.protected.contains(&(who as u32)),
         };
-        if protected {
+        if aimed_at_supervisor {
             return self.on_tamper(&Call {
                 args: [who as u64, 0, 0, 0, 0, 0],
                 ..*c
             });
+        }
+        // The supervisor sets the owner with its own reach: only the function's processes may
+        // receive the function's SIGIO. Owner 0 clears it.
+        if who < 0 || (who > 0 && !self.is_monitored(who as u32)) {
+            return Reply::err(libc::EPERM);
+        }
+        if let Err(r) = self.creds_check(c) {
+            return r;
         }
         let fd = match self.getfd(c, c.args[0]) {
             Ok(f) => f,

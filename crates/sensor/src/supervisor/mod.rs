@@ -610,6 +610,27 @@ impl<'s> Supervisor<'s> {
             sys,
             args: n.args,
         };
+        // A process whose credentials are no longer the supervisor's (a root function that
+        // switched user) can neither be inspected nor be acted for: every watched call of it
+        // fails, with a finding saying why — except the credential changes themselves.
+        let creds_change = matches!(
+            sys,
+            Sys::setuid
+                | Sys::setgid
+                | Sys::setreuid
+                | Sys::setregid
+                | Sys::setresuid
+                | Sys::setresgid
+                | Sys::setfsuid
+                | Sys::setfsgid
+                | Sys::setgroups
+                | Sys::capset
+        );
+        if !creds_change {
+            if let Err(r) = self.creds_check(&c) {
+                return r;
+            }
+        }
         if !self.verify_exec(&c) {
             return Reply::err(libc::EPERM);
         }

@@ -340,7 +340,7 @@ impl Supervisor<'_> {
                 Class::ApplicationLifecycle,
                 99,
                 Severity::Low,
-                format!("{n} similar event(s) not reported (rate limit): {key}"),
+                format!("{n} more decision(s) of the same kind not reported (rate limit): {key}"),
             );
             e.set("suppressed", n);
             e.set("suppressed_key", key);

@@ -113,13 +113,13 @@ pub fn run(a: RunArgs) -> ExitCode {
         policy_source: source,
         mode,
         events: a.events,
-        require: a.require.unwrap_or_else(|| {
-            if mode == Mode::Learn {
-                Layer::Supervised
-            } else {
-                layer_of(policy_require)
-            }
-        }),
+        // Learn mode needs the supervisor whatever --require says: without it nothing can be
+        // observed, and an empty "learned" policy would lie.
+        require: if mode == Mode::Learn {
+            Layer::Supervised
+        } else {
+            a.require.unwrap_or_else(|| layer_of(policy_require))
+        },
         command: a.command,
         learn_out: a.out,
         landlock: !a.no_landlock,
