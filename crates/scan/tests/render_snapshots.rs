@@ -92,3 +92,23 @@ fn sarif() {
     );
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn text_escapes_control_characters_from_the_inputs() {
+    // A Sid and an action name holding a terminal title, a clear-screen, a colour and a line
+    // break followed by a fake finding: none of it may reach the terminal as written.
+    let report = vigil_scan::iam::scan_paths(&[PathBuf::from(
+        "tests/fixtures/iam/malformed/control-characters.json",
+    )]);
+    assert!(!report.findings.is_empty());
+    for color in [false, true] {
+        let mut out = Vec::new();
+        render(&report, Format::Text, color, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!text.contains('\r') && !text.contains('\u{7}'), "{text:?}");
+        assert!(!text.contains("\u{1b}]") && !text.contains("\u{1b}[2J"), "{text:?}");
+        assert!(!text.contains("\u{1b}[31m"), "{text:?}");
+        assert!(!text.lines().any(|l| l.starts_with("fake.json")), "{text}");
+        assert!(text.contains("\\u{1b}[2J"), "{text}");
+    }
+}

@@ -5,7 +5,13 @@
 //!   iam:PassRole + lambda:CreateFunction (...) lets this principal ...
 //!   fix: Limit iam:PassRole to ...
 //! ```
+//!
+//! Everything taken from the inputs (file names, resource names, action names quoted in
+//! messages) is printed with its control characters escaped (`\u{1b}`), so that a scanned file
+//! cannot move the cursor, clear the screen, rewrite earlier lines or fake findings on the
+//! terminal of the person reading the report.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
@@ -26,6 +32,22 @@ fn severity_style(s: Severity) -> Style {
     } else {
         style
     }
+}
+
+/// `s` with every control character (C0, DEL, C1) written as a visible `\u{..}` escape.
+fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 struct Painter {
@@ -50,23 +72,23 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
         writeln!(
             out,
             "{}: {}: {}",
-            p.paint(bold, &e.position.to_string()),
+            p.paint(bold, &clean(&e.position.to_string())),
             p.paint(severity_style(Severity::Critical), "error"),
-            e.message
+            clean(&e.message)
         )?;
     }
     for f in &report.findings {
         writeln!(
             out,
             "{}: {} {} [{}] {}",
-            p.paint(bold, &f.position.to_string()),
+            p.paint(bold, &clean(&f.position.to_string())),
             p.paint(severity_style(f.severity), f.severity.as_str()),
-            p.paint(bold, &f.code),
+            p.paint(bold, &clean(&f.code)),
             f.category,
-            f.resource
+            clean(&f.resource)
         )?;
-        writeln!(out, "  {}", f.message)?;
-        writeln!(out, "  {} {}", p.paint(dim, "fix:"), f.remediation)?;
+        writeln!(out, "  {}", clean(&f.message))?;
+        writeln!(out, "  {} {}", p.paint(dim, "fix:"), clean(&f.remediation))?;
     }
     let mut counts = Vec::new();
     for s in Severity::ALL.iter().rev() {
