@@ -171,6 +171,18 @@ fn lambda_update_code_escalation_positive_and_graded() {
 }
 
 #[test]
+fn lambda_update_code_escalation_needs_no_invoke() {
+    // Existing functions are started by their own triggers (API, queues, schedules): replacing
+    // their code is enough, so the finding keeps its severity without lambda:InvokeFunction
+    // and fails the default --fail-on high.
+    let r = scan("lambda-update-code-escalation/no-invoke.json");
+    let f = one(&r, "lambda-update-code-escalation");
+    assert_eq!(f.severity, Severity::High);
+    assert!(!f.message.contains("outside this policy"), "{}", f.message);
+    assert_eq!(r.exit_code(Severity::High), 1);
+}
+
+#[test]
 fn wildcards_expand_to_escalation_paths() {
     let r = scan("iam-put-role-policy/positive.json");
     assert_eq!(one(&r, "iam-put-user-policy").severity, Severity::Critical);
