@@ -307,6 +307,29 @@ fn terraform_policy_documents_and_attachments_reach_the_function() {
     );
 }
 
+#[test]
+fn terraform_managed_policy_arns_of_module_policies_reach_the_function() {
+    let r = scan("terraform/managed-policy-arns");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(
+        has(&r, "iam-attach-role-policy", "aws_iam_role.app Statement[0]"),
+        "{:?}",
+        found(&r)
+    );
+    assert!(
+        has(&r, "iam-attach-role-policy", "aws_lambda_function.app"),
+        "{:?}",
+        found(&r)
+    );
+    let unresolved: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "managed-policy-unresolved")
+        .collect();
+    assert_eq!(unresolved.len(), 1, "{:?}", found(&r));
+    assert!(unresolved[0].message.contains("AmazonS3ReadOnlyAccess"));
+}
+
 // ---- Lambda configuration ------------------------------------------------------------
 
 #[test]

@@ -737,15 +737,6 @@ pub fn extract(resources: &[TfResource], sensitive: &[String]) -> Template {
                         });
                     }
                 }
-                for arn in get(r, "managed_policy_arns")
-                    .and_then(Node::as_seq)
-                    .unwrap_or_default()
-                {
-                    role.managed.push(ManagedRef {
-                        arn: render(arn),
-                        pos: arn.pos,
-                    });
-                }
                 t.roles.push(role);
             }
             "aws_iam_policy" => {
@@ -781,6 +772,30 @@ pub fn extract(resources: &[TfResource], sensitive: &[String]) -> Template {
     };
     for r in resources {
         match r.ty.as_str() {
+            "aws_iam_role" => {
+                // `managed_policy_arns`: an `aws_iam_policy` of the module counts with its
+                // document (it may be declared after the role); others are named only.
+                let Some(i) = t.roles.iter().position(|role| role.id == r.address) else {
+                    continue;
+                };
+                for arn in get(r, "managed_policy_arns")
+                    .and_then(Node::as_seq)
+                    .unwrap_or_default()
+                {
+                    match address_of(arn, "aws_iam_policy")
+                        .and_then(|a| policies.get(&a).map(|d| (a, d)))
+                    {
+                        Some((a, doc)) => t.roles[i].policies.push(PolicyDoc {
+                            name: a,
+                            doc: doc.clone(),
+                        }),
+                        None => t.roles[i].managed.push(ManagedRef {
+                            arn: render(arn),
+                            pos: arn.pos,
+                        }),
+                    }
+                }
+            }
             "aws_iam_role_policy" => {
                 if let (Some(i), Some(doc)) = (
                     get(r, "role").and_then(|n| role_named(&t, n)),
