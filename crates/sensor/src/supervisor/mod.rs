@@ -7,6 +7,7 @@
 //! monitored processes cannot signal it (in-kernel argument checks, Landlock scoping) and it is
 //! not dumpable; if it dies anyway every notified call fails with `ENOSYS`.
 
+mod barrier;
 mod exec;
 mod fs;
 mod mem;
@@ -20,6 +21,7 @@ use crate::filter;
 use crate::install::Report as InstallReport;
 use crate::procfs::{self, Identity};
 use crate::sys::{self, Answer, Notif};
+pub use barrier::Barrier;
 use report::Obs;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
@@ -199,6 +201,8 @@ pub struct Supervisor<'s> {
     creds_ok: HashSet<u32>,
     /// Bounds how many identical events are reported per second.
     limiter: report::RateLimiter,
+    /// Lets another thread wait until what is ready has been handled (see [`Barrier`]).
+    barrier: Option<Barrier>,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -243,7 +247,15 @@ impl<'s> Supervisor<'s> {
             ephemeral: HashSet::new(),
             creds_ok: HashSet::new(),
             limiter: report::RateLimiter::default(),
+            barrier: None,
         })
+    }
+
+    /// Serves `barrier` while running: [`Barrier::sync`] on another thread returns once this
+    /// supervisor has handled everything that was ready when it was called.
+    pub fn with_barrier(mut self, barrier: Barrier) -> Self {
+        self.barrier = Some(barrier);
+        self
     }
 
     /// Runs until every monitored process is gone (the listener hangs up) and the main process
@@ -253,11 +265,26 @@ impl<'s> Supervisor<'s> {
         // makes a notified call.
         self.known(self.cfg.main_pid);
         let mut hung_up = self.listener.is_none();
+        // While a barrier request is being served: (ticket, rounds so far).
+        let mut sync: Option<(u64, u32)> = None;
+        struct Serving(Barrier);
+        impl Drop for Serving {
+            fn drop(&mut self) {
+                self.0.set_running(false);
+            }
+        }
+        let _serving = self.barrier.clone().map(|b| {
+            b.set_running(true);
+            Serving(b)
+        });
         loop {
             if hung_up && (self.main_status.is_some() || !self.cfg.main_is_child) {
                 break;
             }
-            let timeout = if self.exec_polling() {
+            let timeout = if sync.is_some() {
+                // Serving a barrier: handle what is ready, without waiting for more.
+                Some(Duration::ZERO)
+            } else if self.exec_polling() {
                 Some(Duration::from_millis(1))
             } else if !self.pending.is_empty() {
                 let now = Instant::now();
@@ -269,7 +296,7 @@ impl<'s> Supervisor<'s> {
             } else {
                 None
             };
-            let (listener_ev, signal_ev, exited, ready) = {
+            let (listener_ev, signal_ev, exited, ready, barrier_ev) = {
                 let mut fds: Vec<PollFd<'_>> = Vec::new();
                 // Without a signalfd (extension model), poll a never-ready placeholder: the
                 // listener itself, asking for no events.
@@ -300,6 +327,10 @@ impl<'s> Supervisor<'s> {
                 for p in &self.pending {
                     fds.push(PollFd::new(&p.fd, p.kind.poll_flags()));
                 }
+                let barrier_at = self.barrier.as_ref().map(|b| {
+                    fds.push(PollFd::from_borrowed_fd(b.fd(), PollFlags::IN));
+                    fds.len() - 1
+                });
                 let ts = timeout.map(|d| rustix::time::Timespec {
                     tv_sec: 0,
                     tv_nsec: d.as_nanos() as i64,
@@ -322,8 +353,22 @@ impl<'s> Supervisor<'s> {
                 let ready: Vec<usize> = (0..self.pending.len())
                     .filter(|i| !fds[pend_start + i].revents().is_empty())
                     .collect();
-                (listener_ev, signal_ev, exited, ready)
+                let barrier_ev = barrier_at.is_some_and(|i| !fds[i].revents().is_empty());
+                (listener_ev, signal_ev, exited, ready, barrier_ev)
             };
+            // Nothing was ready in this round: a barrier being served is answered after it.
+            let idle = !signal_ev
+                && exited.is_empty()
+                && ready.is_empty()
+                && !barrier_ev
+                && !listener_ev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR);
+            if barrier_ev {
+                if let Some(b) = &self.barrier {
+                    let ticket = b.take();
+                    let rounds = sync.map_or(0, |(_, r)| r);
+                    sync = Some((ticket, rounds));
+                }
+            }
             if signal_ev {
                 self.on_signals();
             }
@@ -346,6 +391,16 @@ impl<'s> Supervisor<'s> {
             if hung_up && self.main_status.is_none() && self.cfg.main_is_child {
                 // Every monitored process is gone; collect the main one's status.
                 self.reap(true);
+            }
+            if let Some((ticket, rounds)) = sync {
+                if idle || rounds >= barrier::MAX_ROUNDS {
+                    if let Some(b) = &self.barrier {
+                        b.answer(ticket);
+                    }
+                    sync = None;
+                } else {
+                    sync = Some((ticket, rounds + 1));
+                }
             }
         }
         self.report_suppressed(true);
