@@ -95,8 +95,8 @@ impl Api {
             })
     }
 
-    /// `PUT /2022-07-01/telemetry`: platform events to `http://sandbox.localdomain:{port}`.
-    pub fn subscribe_telemetry(&self, id: &str, port: u16) -> Result<(), ApiError> {
+    /// `PUT /2022-07-01/telemetry`: platform events to `http://sandbox.localdomain:{port}{path}`.
+    pub fn subscribe_telemetry(&self, id: &str, port: u16, path: &str) -> Result<(), ApiError> {
         self.agent
             .put(&format!("{}/2022-07-01/telemetry", self.base))
             .set("Lambda-Extension-Identifier", id)
@@ -105,7 +105,7 @@ impl Api {
                 "schemaVersion": "2022-12-13",
                 "types": ["platform"],
                 "buffering": {"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
-                "destination": {"protocol": "HTTP", "URI": format!("http://sandbox.localdomain:{port}")}
+                "destination": {"protocol": "HTTP", "URI": format!("http://sandbox.localdomain:{port}{path}")}
             }))
             .map(drop)
             .map_err(err("telemetry subscribe"))

@@ -33,6 +33,9 @@ pub struct LambdaEnv {
     pub handoff_timeout_ms: u64,
     /// `VIGIL_LAYER_POLICY` (tests; default [`LAYER_POLICY`]).
     pub layer_policy: PathBuf,
+    /// `VIGIL_RUNTIME_API_PROXY`: `off` (or `0`, `false`) keeps the runtime on the real Runtime
+    /// API; invocations are then followed through telemetry (see crate::extension).
+    pub runtime_api_proxy: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -58,6 +61,11 @@ impl LambdaEnv {
                 .unwrap_or(1500),
             layer_policy: var("VIGIL_LAYER_POLICY")
                 .map_or_else(|| PathBuf::from(LAYER_POLICY), PathBuf::from),
+            runtime_api_proxy: !var("VIGIL_RUNTIME_API_PROXY").is_some_and(|v| {
+                ["off", "0", "false", "no"]
+                    .iter()
+                    .any(|o| v.eq_ignore_ascii_case(o))
+            }),
         }
     }
 

@@ -1,17 +1,24 @@
 //! The external extension (`/opt/extensions/vigil`): registers for INVOKE and SHUTDOWN,
-//! subscribes to platform telemetry (to know when the runtime finished an invocation),
-//! receives the seccomp listener from the wrapper and supervises the runtime, and ships events
-//! — each tagged with its invocation — to stdout and the collector.
+//! proxies the runtime's Runtime API (crate::proxy: that is how it knows exactly when each
+//! invocation begins and ends), receives the seccomp listener from the wrapper and supervises
+//! the runtime, and ships events — each tagged with its invocation — to stdout and the
+//! collector.
 //!
-//! Threads: the main thread follows the Extensions API; one thread serves telemetry; one
-//! supervises. All three exist before the wrapper connects, so the filter protects every one
-//! of their ids.
+//! It also subscribes to platform telemetry, as a fallback for a runtime that does not come
+//! through the proxy (one that ignores the `AWS_LAMBDA_RUNTIME_API` the wrapper gives it, or
+//! no proxy because it could not start): then INVOKE waits for `platform.runtimeDone`, and
+//! events are attributed with `platform.start` (see crate::sink). With the proxy in the path,
+//! telemetry only ends an invocation the proxy did not see end (the runtime died).
+//!
+//! Threads: the main thread follows the Extensions API; one thread serves telemetry; the
+//! proxy's poller and workers; one supervises. All exist before the wrapper connects, so the
+//! filter protects every one of their ids.
 
 use crate::api::Api;
 use crate::collector::{self, Collector};
 use crate::env::LambdaEnv;
 use crate::handoff::{self, Hello, Welcome};
-use crate::sink::{Function, Invocation, LambdaSink, Shared};
+use crate::sink::{Function, Invocation, LambdaSink, Note, Shared};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -22,7 +29,7 @@ use std::time::{Duration, Instant};
 use vigil_events::{Device, Severity};
 use vigil_policy::{Destination, Mode};
 use vigil_sensor::install::Report;
-use vigil_sensor::supervisor::{Config, Supervisor};
+use vigil_sensor::supervisor::{Barrier, Config, Supervisor};
 
 /// The name the extension registers with (its file name in /opt/extensions).
 pub const NAME: &str = "vigil";
@@ -39,18 +46,9 @@ const RUNTIME_END_WAIT: Duration = Duration::from_millis(300);
 /// How long to wait for `platform.start` of an invocation once INVOKE is read (telemetry is
 /// buffered for 25 ms).
 const START_WAIT: Duration = Duration::from_secs(1);
-
-/// What the Telemetry API tells the extension.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Platform {
-    /// `platform.start`: the runtime got invocation `request` at `time_ms`.
-    Start {
-        request: String,
-        time_ms: Option<i64>,
-    },
-    /// `platform.runtimeDone`: the runtime answered `request`.
-    RuntimeDone { request: String },
-}
+/// Before shipping an invocation's events, how long to wait for the supervisor to emit those
+/// already on their way (a child's exit it has not handled yet).
+const SYNC_LIMIT: Duration = Duration::from_millis(20);
 
 /// Runs the extension until SHUTDOWN; returns the exit status.
 pub fn run(device: Device) -> i32 {
@@ -71,6 +69,37 @@ pub fn run(device: Device) -> i32 {
             return 1;
         }
     };
+    let mut shared = Shared::new(Box::new(std::io::stdout()));
+    shared.runtime_api = Some(rt.clone());
+    shared.api = Some(api.clone());
+    if let Some(url) = &env.collector {
+        shared.collector = Some(Collector::new(url.clone(), collector::DEFAULT_CAPACITY));
+    }
+    let (notes_tx, notes_rx) = channel::<Note>();
+    shared.notes = Some(notes_tx.clone());
+    // Until the runtime comes to the proxy for its first invocation (or, without the proxy,
+    // until the first invocation begins), events may be init's or already the first
+    // invocation's: hold them (see crate::sink).
+    shared.hold();
+    let shared = Arc::new(Mutex::new(shared));
+
+    // The proxy, before the runtime can start (it starts once we have registered).
+    let started = if env.runtime_api_proxy {
+        crate::proxy::start(&rt, shared.clone(), notes_tx.clone())
+    } else {
+        Err(std::io::Error::other("VIGIL_RUNTIME_API_PROXY is off"))
+    };
+    let proxy = match started {
+        Ok(addr) => Some(addr.to_string()),
+        Err(e) => {
+            eprintln!("vigil extension: no Runtime API proxy ({e}); the runtime uses {rt} directly and invocations are followed through telemetry");
+            None
+        }
+    };
+    if let (Some(p), Ok(mut s)) = (&proxy, shared.lock()) {
+        s.runtime_api = Some(p.clone());
+        s.upstream_runtime_api = Some(rt.clone());
+    }
     let reg = match api.register(NAME) {
         Ok(r) => r,
         Err(e) => {
@@ -78,41 +107,40 @@ pub fn run(device: Device) -> i32 {
             return 1;
         }
     };
-    let mut shared = Shared::new(Box::new(std::io::stdout()));
-    shared.function = Function {
-        name: reg.info["functionName"]
-            .as_str()
-            .map(str::to_string)
-            .or(env.function_name.clone()),
-        version: reg.info["functionVersion"]
-            .as_str()
-            .map(str::to_string)
-            .or(env.function_version.clone()),
-        account: reg.info["accountId"].as_str().map(str::to_string),
-        region: env.region.clone(),
-    };
-    shared.runtime_api = Some(rt.clone());
-    shared.api = Some(api.clone());
-    if let Some(url) = &env.collector {
-        shared.collector = Some(Collector::new(url.clone(), collector::DEFAULT_CAPACITY));
+    if let Ok(mut s) = shared.lock() {
+        s.function = Function {
+            name: reg.info["functionName"]
+                .as_str()
+                .map(str::to_string)
+                .or(env.function_name.clone()),
+            version: reg.info["functionVersion"]
+                .as_str()
+                .map(str::to_string)
+                .or(env.function_version.clone()),
+            account: reg.info["accountId"].as_str().map(str::to_string),
+            region: env.region.clone(),
+        };
     }
-    let shared = Arc::new(Mutex::new(shared));
 
-    let (platform_tx, platform_rx) = channel::<Platform>();
-    let telemetry = start_telemetry(platform_tx).and_then(|port| {
-        api.subscribe_telemetry(&reg.id, port)
+    let telemetry = start_telemetry(notes_tx.clone()).and_then(|(port, path)| {
+        api.subscribe_telemetry(&reg.id, port, &path)
             .map_err(|e| e.to_string())
     });
     if let Err(e) = &telemetry {
-        eprintln!("vigil extension: no telemetry ({e}); events are flushed without waiting for the runtime");
+        eprintln!("vigil extension: no telemetry ({e}); without the proxy, events are flushed without waiting for the runtime");
+        // Without a start time there is nothing to tell held events apart with.
+        if let Ok(mut s) = shared.lock() {
+            s.release();
+        }
     }
     {
         let shared = shared.clone();
         let device = device.clone();
         let rt = rt.clone();
+        let proxy = proxy.clone();
         std::thread::Builder::new()
             .name("vigil-supervisor".into())
-            .spawn(move || supervise_forever(listener, shared, device, rt))
+            .spawn(move || supervise_forever(listener, shared, device, rt, proxy, notes_tx))
             .ok();
     }
     emit_lifecycle(
@@ -123,17 +151,10 @@ pub fn run(device: Device) -> i32 {
         "vigil extension registered".into(),
         |e| {
             e.set("telemetry", telemetry.is_ok());
+            e.set("runtime_api_proxy", proxy.is_some());
         },
     );
 
-    // Until the first invocation begins, events may be init's or already the first
-    // invocation's: hold them (see crate::sink). Without telemetry there is no start time to
-    // tell them apart, and events are tagged as INVOKE is read.
-    if telemetry.is_ok() {
-        if let Ok(mut s) = shared.lock() {
-            s.hold();
-        }
-    }
     let mut invocations = 0u64;
     loop {
         let ev = match api.next_event(&reg.id) {
@@ -148,46 +169,32 @@ pub fn run(device: Device) -> i32 {
             Some("INVOKE") => {
                 invocations += 1;
                 let request = ev["requestId"].as_str().unwrap_or_default().to_string();
-                let started = if telemetry.is_ok() {
-                    wait_platform(&platform_rx, START_WAIT, |p| match p {
-                        Platform::Start {
-                            request: r,
-                            time_ms,
-                        } if *r == request => Some(*time_ms),
-                        _ => None,
-                    })
-                    .flatten()
-                } else {
-                    None
+                let deadline = ev["deadlineMs"].as_u64().map(|ms| {
+                    let now = vigil_events::now_ms().max(0) as u64;
+                    Duration::from_millis(ms.saturating_sub(now))
+                });
+                let next = Invocation {
+                    request_id: Some(request.clone()),
+                    arn: ev["invokedFunctionArn"].as_str().map(str::to_string),
+                    cold_start: invocations == 1,
+                    count: invocations,
+                    deadline_ms: ev["deadlineMs"].as_u64(),
                 };
-                if let Ok(mut s) = shared.lock() {
-                    let next = Invocation {
-                        request_id: Some(request.clone()),
-                        arn: ev["invokedFunctionArn"].as_str().map(str::to_string),
-                        cold_start: invocations == 1,
-                        count: invocations,
-                    };
-                    s.begin_invocation(next, started);
-                }
-                if telemetry.is_ok() {
-                    let deadline = ev["deadlineMs"].as_u64().map(|ms| {
-                        let now = vigil_events::now_ms().max(0) as u64;
-                        Duration::from_millis(ms.saturating_sub(now))
-                    });
-                    wait_platform(
-                        &platform_rx,
-                        deadline.unwrap_or(Duration::from_secs(900)),
-                        |p| match p {
-                            Platform::RuntimeDone { request: r } if *r == request => Some(()),
-                            _ => None,
-                        },
-                    );
-                }
-                flush(&shared, &api, &device, FLUSH_BUDGET, false);
-                // The runtime is idle: what comes next may be the next invocation's.
+                follow_invocation(
+                    &shared,
+                    &notes_rx,
+                    next,
+                    deadline.unwrap_or(Duration::from_secs(900)),
+                    telemetry.is_ok(),
+                );
+                end_invocation(&shared, &api, &device);
+                // Without the proxy the runtime is now idle: what comes next may be the next
+                // invocation's.
                 if telemetry.is_ok() {
                     if let Ok(mut s) = shared.lock() {
-                        s.hold();
+                        if !s.proxied {
+                            s.hold();
+                        }
                     }
                 }
             }
@@ -213,6 +220,94 @@ pub fn run(device: Device) -> i32 {
     }
 }
 
+/// Waits, within `limit`, for the end of invocation `next` (INVOKE was just read).
+///
+/// With the runtime on the proxy, the proxy began the invocation as the runtime got it, and
+/// the invocation ends when the Runtime API accepts its answer ([`Note::Answered`]), when the
+/// runtime is gone, or — should the proxy miss it — at `platform.runtimeDone`.
+///
+/// Without it (the runtime has not come through the proxy so far), the invocation is begun
+/// here at its `platform.start` (or after [`START_WAIT`] without one) and ends at
+/// `platform.runtimeDone`; without telemetry, at once. The runtime may still come through the
+/// proxy meanwhile (its first `/next` may reach the proxy after INVOKE reached us): from then
+/// on the proxy's word counts.
+fn follow_invocation(
+    shared: &Arc<Mutex<Shared>>,
+    notes: &Receiver<Note>,
+    next: Invocation,
+    limit: Duration,
+    telemetry: bool,
+) {
+    let request = next.request_id.clone().unwrap_or_default();
+    let proxied = || shared.lock().map(|s| s.proxied).unwrap_or(false);
+    let begin = |started: Option<i64>| {
+        if let Ok(mut s) = shared.lock() {
+            if !s.proxied {
+                s.begin_invocation(next.clone(), started);
+            }
+        }
+    };
+    if !telemetry && !proxied() {
+        begin(None);
+        return;
+    }
+    let now = Instant::now();
+    let until = now + limit;
+    let start_until = now + START_WAIT.min(limit);
+    let mut begun = false;
+    loop {
+        let now = Instant::now();
+        if !begun && (now >= start_until || proxied()) {
+            begin(None);
+            begun = true;
+        }
+        let wait_until = if begun { until } else { start_until };
+        if now >= until {
+            return;
+        }
+        let left = wait_until.saturating_duration_since(now);
+        match notes.recv_timeout(left.max(Duration::from_millis(1))) {
+            Ok(Note::Start {
+                request: r,
+                time_ms,
+            }) if r == request => {
+                if !begun {
+                    begin(time_ms);
+                    begun = true;
+                }
+            }
+            Ok(Note::Answered { request: r } | Note::RuntimeDone { request: r })
+                if r == request =>
+            {
+                if !begun {
+                    begin(None);
+                }
+                return;
+            }
+            Ok(Note::RuntimeGone) if proxied() => return,
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// The runtime answered: ships the invocation's events to the collector, if there is one
+/// (after the supervisor has emitted those already on their way), before the extension
+/// returns to `/next`. Without a collector there is nothing to wait for.
+fn end_invocation(shared: &Arc<Mutex<Shared>>, api: &Api, device: &Device) {
+    let (collector, barrier) = match shared.lock() {
+        Ok(s) => (s.collector.is_some(), s.barrier.clone()),
+        Err(_) => return,
+    };
+    if !collector {
+        return;
+    }
+    if let Some(b) = barrier {
+        b.sync(SYNC_LIMIT);
+    }
+    flush(shared, api, device, FLUSH_BUDGET, false);
+}
+
 fn emit_lifecycle(
     shared: &Arc<Mutex<Shared>>,
     device: &Device,
@@ -225,26 +320,6 @@ fn emit_lifecycle(
         let mut e = s.lifecycle(activity, severity, message, device);
         extra(&mut e);
         s.emit(&e);
-    }
-}
-
-/// Waits, within `limit`, for the platform event that `want` picks; the others are dropped.
-fn wait_platform<T>(
-    rx: &Receiver<Platform>,
-    limit: Duration,
-    want: impl Fn(&Platform) -> Option<T>,
-) -> Option<T> {
-    let until = Instant::now() + limit;
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left.max(Duration::from_millis(1))) {
-            Ok(p) => {
-                if let Some(t) = want(&p) {
-                    return Some(t);
-                }
-            }
-            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return None,
-        }
     }
 }
 
@@ -436,6 +511,8 @@ fn supervise_forever(
     shared: Arc<Mutex<Shared>>,
     device: Device,
     runtime_api: String,
+    proxy: Option<String>,
+    notes: Sender<Note>,
 ) {
     loop {
         let Ok(conn) = rustix::net::accept_with(&listener, rustix::net::SocketFlags::CLOEXEC)
@@ -446,10 +523,13 @@ fn supervise_forever(
         if let Ok(mut s) = shared.lock() {
             s.supervising += 1;
         }
-        let result = supervise_one(conn, &shared, &device, &runtime_api);
+        let result = supervise_one(conn, &shared, &device, &runtime_api, proxy.as_deref());
         if let Ok(mut s) = shared.lock() {
             s.supervising = s.supervising.saturating_sub(1);
+            s.barrier = None;
         }
+        // An invocation in progress is over: nothing will answer it.
+        let _ = notes.send(Note::RuntimeGone);
         if let Err(e) = result {
             emit_lifecycle(
                 &shared,
@@ -470,6 +550,7 @@ fn supervise_one(
     shared: &Arc<Mutex<Shared>>,
     device: &Device,
     runtime_api: &str,
+    proxy: Option<&str>,
 ) -> Result<(), String> {
     let hello: Hello =
         handoff::recv(&conn, Duration::from_secs(5)).map_err(|e| format!("hand-off: {e}"))?;
@@ -484,6 +565,7 @@ fn supervise_one(
             pid: me,
             pgid,
             tids: tids.clone(),
+            runtime_api: proxy.map(str::to_string),
         },
     )
     .map_err(|e| format!("hand-off: {e}"))?;
@@ -494,7 +576,9 @@ fn supervise_one(
     let text = std::fs::read_to_string(&hello.policy)
         .map_err(|e| format!("policy {}: {e}", hello.policy))?;
     let mut policy = vigil_policy::parse(&hello.policy, &text).map_err(|e| e.to_string())?;
-    if let Ok(d) = Destination::parse(runtime_api) {
+    // The Runtime API as the runtime reaches it (the proxy, when there is one) is the
+    // function's own lifeline: allowed whatever the policy says.
+    if let Ok(d) = Destination::parse(proxy.unwrap_or(runtime_api)) {
         policy.network.connect.push(d);
     }
     let mode: Mode = hello.mode.parse()?;
@@ -557,13 +641,25 @@ fn supervise_one(
         main_is_child: false,
     };
     let mut sink = LambdaSink(shared.clone());
-    let sup = Supervisor::new(cfg, listener, None, &mut sink).map_err(|e| e.to_string())?;
+    let mut sup = Supervisor::new(cfg, listener, None, &mut sink).map_err(|e| e.to_string())?;
+    if let Ok(b) = Barrier::new() {
+        if let Ok(mut s) = shared.lock() {
+            s.barrier = Some(b.clone());
+        }
+        sup = sup.with_barrier(b);
+    }
     sup.run().map_err(|e| e.to_string())?;
     Ok(())
 }
 
 /// Serves the Telemetry API's pushes on a port of our own; reports `platform.start` and
-/// `platform.runtimeDone`. Returns the port.
+/// `platform.runtimeDone`. Returns the port and the secret path to subscribe with.
+///
+/// The function can reach this listener too (it is the same network namespace, and Lambda
+/// delivers to `sandbox.localdomain`, whose address is not documented, so the listener binds
+/// every address). What it must not do is forge platform events (end an invocation early,
+/// move events to another request id in the fallback): only requests to a random path, which
+/// only Lambda learns (in the subscription), are read; the rest are answered 404 unread.
 ///
 /// Hand-rolled rather than an HTTP server crate: the requests are simple (a POST with a
 /// Content-Length JSON body) and, unlike server crates with worker pools, this keeps the
@@ -572,61 +668,118 @@ fn supervise_one(
 /// (`Connection: close`): an idle keep-alive connection would otherwise hold up the next
 /// connection's batch — `platform.runtimeDone`, and the end of the invocation — until its read
 /// timed out.
-fn start_telemetry(platform: Sender<Platform>) -> Result<u16, String> {
+fn start_telemetry(notes: Sender<Note>) -> Result<(u16, String), String> {
     let l = TcpListener::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
     let port = l.local_addr().map_err(|e| e.to_string())?.port();
+    let path = format!("/vigil-{}", secret_hex());
+    let want = path.clone();
     std::thread::Builder::new()
         .name("vigil-telemetry".into())
         .spawn(move || {
             for conn in l.incoming() {
                 let Ok(mut conn) = conn else { continue };
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+                let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
                 let Ok(read_half) = conn.try_clone() else {
                     continue;
                 };
                 let mut reader = BufReader::new(read_half);
-                let Some(body) = read_request(&mut reader) else {
-                    continue;
-                };
-                if let Ok(Value::Array(events)) = serde_json::from_slice::<Value>(&body) {
-                    for e in events {
-                        let request = e["record"]["requestId"].as_str().map(str::to_string);
-                        let msg = match (e["type"].as_str(), request) {
-                            (Some("platform.start"), Some(request)) => Platform::Start {
-                                request,
-                                time_ms: e["time"].as_str().and_then(rfc3339_ms),
-                            },
-                            (Some("platform.runtimeDone"), Some(request)) => {
-                                Platform::RuntimeDone { request }
-                            }
-                            _ => continue,
-                        };
-                        let _ = platform.send(msg);
+                let answer: &[u8] = match read_request(&mut reader, &want) {
+                    Some(Ok(body)) => {
+                        read_platform_events(&body, &notes);
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     }
-                }
-                let _ = conn.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
+                    Some(Err(())) => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    }
+                    None => continue,
+                };
+                let _ = conn.write_all(answer);
             }
         })
         .map_err(|e| e.to_string())?;
-    Ok(port)
+    Ok((port, path))
 }
 
-/// Reads one HTTP/1.1 request's body from a keep-alive connection.
-fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<Vec<u8>> {
+fn read_platform_events(body: &[u8], notes: &Sender<Note>) {
+    let Ok(Value::Array(events)) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    for e in events {
+        let request = e["record"]["requestId"].as_str().map(str::to_string);
+        let msg = match (e["type"].as_str(), request) {
+            (Some("platform.start"), Some(request)) => Note::Start {
+                request,
+                time_ms: e["time"].as_str().and_then(rfc3339_ms),
+            },
+            (Some("platform.runtimeDone"), Some(request)) => Note::RuntimeDone { request },
+            _ => continue,
+        };
+        let _ = notes.send(msg);
+    }
+}
+
+/// 128 random bits in hex (the kernel's, or failing that the standard library's hash keys,
+/// which come from it too).
+fn secret_hex() -> String {
+    let mut bytes = [0u8; 16];
+    let from_kernel = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_kernel {
+        use std::hash::{BuildHasher, Hasher};
+        for half in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(Instant::now().elapsed().as_nanos());
+            half.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Most bytes of a telemetry request's line or header, and of its body (the subscription
+/// asks for batches of at most 256 KiB).
+const TELEMETRY_LINE_MAX: u64 = 8 * 1024;
+const TELEMETRY_BODY_MAX: usize = 4 << 20;
+
+/// Reads one request: `Some(Ok(body))` for a POST to `path`, `Some(Err(()))` for anything
+/// else (unread), `None` when the connection failed or said nothing.
+fn read_request(
+    reader: &mut BufReader<std::net::TcpStream>,
+    path: &str,
+) -> Option<Result<Vec<u8>, ()>> {
     let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
+    reader
+        .by_ref()
+        .take(TELEMETRY_LINE_MAX)
+        .read_line(&mut line)
+        .ok()?;
     if line.is_empty() {
         return None;
     }
+    let mut parts = line.split_whitespace();
+    if parts.next() != Some("POST") || parts.next() != Some(path) {
+        return Some(Err(()));
+    }
     let mut len = 0usize;
-    loop {
+    for _ in 0..100 {
         let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
+        reader
+            .by_ref()
+            .take(TELEMETRY_LINE_MAX)
+            .read_line(&mut h)
+            .ok()?;
+        if !h.ends_with('\n') {
+            return None;
+        }
         let h = h.trim_end();
         if h.is_empty() {
-            break;
+            if len > TELEMETRY_BODY_MAX {
+                return Some(Err(()));
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).ok()?;
+            return Some(Ok(body));
         }
         if let Some((k, v)) = h.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
@@ -634,17 +787,150 @@ fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<Vec<u8>> 
             }
         }
     }
-    if len > 16 << 20 {
-        return None;
-    }
-    let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).ok()?;
-    Some(body)
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn state() -> Arc<Mutex<Shared>> {
+        Arc::new(Mutex::new(Shared::new(Box::new(std::io::sink()))))
+    }
+
+    fn invocation(id: &str, count: u64) -> Invocation {
+        Invocation {
+            request_id: Some(id.into()),
+            cold_start: count == 1,
+            count,
+            ..Invocation::default()
+        }
+    }
+
+    fn current(shared: &Arc<Mutex<Shared>>) -> Option<String> {
+        shared.lock().ok()?.invocation.request_id.clone()
+    }
+
+    #[test]
+    fn through_the_proxy_an_invocation_ends_when_its_answer_is_accepted() {
+        let shared = state();
+        shared.lock().expect("state").runtime_waiting();
+        shared
+            .lock()
+            .expect("state")
+            .begin_proxied(invocation("r1", 1));
+        let (tx, rx) = channel();
+        // Stale notes of other invocations are passed over.
+        tx.send(Note::RuntimeDone {
+            request: "r0".into(),
+        })
+        .expect("send");
+        tx.send(Note::Answered {
+            request: "r1".into(),
+        })
+        .expect("send");
+        let t = Instant::now();
+        follow_invocation(
+            &shared,
+            &rx,
+            invocation("r1", 1),
+            Duration::from_secs(10),
+            true,
+        );
+        assert!(t.elapsed() < Duration::from_millis(500));
+        assert_eq!(current(&shared).as_deref(), Some("r1"));
+        // The runtime gone ends it too.
+        tx.send(Note::RuntimeGone).expect("send");
+        let t = Instant::now();
+        follow_invocation(
+            &shared,
+            &rx,
+            invocation("r2", 2),
+            Duration::from_secs(10),
+            true,
+        );
+        assert!(t.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn without_the_proxy_telemetry_begins_and_ends_the_invocation() {
+        let shared = state();
+        shared.lock().expect("state").hold();
+        let (tx, rx) = channel();
+        tx.send(Note::Start {
+            request: "r1".into(),
+            time_ms: Some(150),
+        })
+        .expect("send");
+        tx.send(Note::RuntimeDone {
+            request: "r1".into(),
+        })
+        .expect("send");
+        follow_invocation(
+            &shared,
+            &rx,
+            invocation("r1", 1),
+            Duration::from_secs(10),
+            true,
+        );
+        let s = shared.lock().expect("state");
+        assert_eq!(s.invocation.request_id.as_deref(), Some("r1"));
+        assert!(!s.holding());
+    }
+
+    #[test]
+    fn without_telemetry_or_proxy_the_invocation_begins_and_ends_at_once() {
+        let shared = state();
+        let (_tx, rx) = channel();
+        let t = Instant::now();
+        follow_invocation(
+            &shared,
+            &rx,
+            invocation("r1", 1),
+            Duration::from_secs(10),
+            false,
+        );
+        assert!(t.elapsed() < Duration::from_millis(500));
+        assert_eq!(current(&shared).as_deref(), Some("r1"));
+    }
+
+    /// INVOKE may reach the extension before the runtime's first `/next` reaches the proxy:
+    /// the proxy's answer still ends the invocation, without waiting for telemetry.
+    #[test]
+    fn a_runtime_that_comes_to_the_proxy_late_is_followed_through_it() {
+        let shared = state();
+        shared.lock().expect("state").hold();
+        let (tx, rx) = channel();
+        let s2 = shared.clone();
+        let proxy = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            if let Ok(mut s) = s2.lock() {
+                s.runtime_waiting();
+                s.begin_proxied(invocation("r1", 1));
+            }
+            tx.send(Note::Answered {
+                request: "r1".into(),
+            })
+            .expect("send");
+        });
+        let t = Instant::now();
+        follow_invocation(
+            &shared,
+            &rx,
+            invocation("r1", 1),
+            Duration::from_secs(10),
+            true,
+        );
+        proxy.join().expect("proxy thread");
+        assert!(
+            t.elapsed() < START_WAIT,
+            "waited for telemetry: {:?}",
+            t.elapsed()
+        );
+        let s = shared.lock().expect("state");
+        assert!(s.proxied);
+        assert_eq!(s.invocation.request_id.as_deref(), Some("r1"));
+    }
 
     #[test]
     fn telemetry_times_to_epoch_ms() {

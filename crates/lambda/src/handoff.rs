@@ -2,7 +2,8 @@
 //! each message arrives whole):
 //!
 //! 1. wrapper → extension: [`Hello`] (the runtime's pid, the mode and policy it uses);
-//! 2. extension → wrapper: [`Welcome`] (the pids the filter must protect);
+//! 2. extension → wrapper: [`Welcome`] (the pids the filter must protect, and the address of
+//!    the extension's Runtime API proxy);
 //! 3. wrapper → extension: the install report with the seccomp listener (`SCM_RIGHTS`),
 //!    sent by [`vigil_sensor::install::install_and_handoff`];
 //!
@@ -35,6 +36,11 @@ pub struct Welcome {
     pub pgid: u32,
     /// Its threads (a signal to any thread id reaches the whole process).
     pub tids: Vec<u32>,
+    /// `host:port` of the extension's Runtime API proxy: the runtime's `AWS_LAMBDA_RUNTIME_API`
+    /// and the integration's allowed destination in place of the real endpoint. None when the
+    /// proxy could not start (the runtime then uses the real endpoint).
+    #[serde(default)]
+    pub runtime_api: Option<String>,
 }
 
 fn seqpacket() -> io::Result<OwnedFd> {

@@ -9,6 +9,7 @@ pub mod env;
 pub mod extension;
 pub mod handoff;
 pub mod layer;
+pub mod proxy;
 pub mod sink;
 pub mod template;
 pub mod wrap;

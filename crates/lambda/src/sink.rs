@@ -4,11 +4,18 @@
 //!
 //! # Which invocation an event belongs to
 //!
-//! Lambda hands the next invocation to the runtime and the INVOKE event to the extensions at
-//! the same moment, so a fast handler's first calls can reach the supervisor before the
-//! extension has read INVOKE. Tagging with "the invocation the extension saw last" then gives a
-//! blocked attack the previous request id. So while the runtime is between invocations (and
-//! during init) the extension [holds](Shared::hold) events back; when the next invocation
+//! The runtime reaches the Runtime API through the extension's proxy (crate::proxy). When its
+//! `/next` returns an invocation, the proxy [begins](Shared::begin_proxied) that invocation
+//! here *before* the runtime gets the response, so everything the runtime does afterwards is
+//! tagged with its request id, and everything it did before with the previous one (none during
+//! init). Nothing is held back.
+//!
+//! Without the proxy in the path (the runtime never called it: see
+//! crate::extension) the extension falls back to the Telemetry API: Lambda hands the next
+//! invocation to the runtime and the INVOKE event to the extensions at the same moment, so a
+//! fast handler's first calls can reach the supervisor before the extension has read INVOKE.
+//! So while the runtime is between invocations (and during init) the extension
+//! [holds](Shared::hold) events back; when the next invocation
 //! [begins](Shared::begin_invocation), those emitted at or after the platform's start time
 //! (`platform.start` of the Telemetry API) get its request id and the earlier ones keep the tags
 //! they had (none during init).
@@ -16,9 +23,11 @@
 use crate::api::Api;
 use crate::collector::Collector;
 use std::io::Write;
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use vigil_events::{Account, Class, Cloud, Event, Severity, Sink};
 use vigil_policy::Observed;
+use vigil_sensor::supervisor::Barrier;
 
 /// Most events held back while the runtime is between invocations; past it, events are written
 /// at once with the tags of the previous invocation.
@@ -48,6 +57,33 @@ pub struct Invocation {
     pub cold_start: bool,
     /// Invocations so far.
     pub count: u64,
+    /// When Lambda stops the invocation (ms since the epoch), when known.
+    pub deadline_ms: Option<u64>,
+}
+
+/// What the extension's main loop learns about the invocation in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Telemetry `platform.start`: the runtime got invocation `request` at `time_ms`.
+    Start {
+        /// Request id.
+        request: String,
+        /// Milliseconds since the epoch.
+        time_ms: Option<i64>,
+    },
+    /// Telemetry `platform.runtimeDone`: the runtime answered `request`.
+    RuntimeDone {
+        /// Request id.
+        request: String,
+    },
+    /// The Runtime API accepted the answer to `request` (`/response` or `/error`, through the
+    /// proxy or from the extension itself): the invocation is over.
+    Answered {
+        /// Request id.
+        request: String,
+    },
+    /// The supervised runtime is gone (every monitored process ended).
+    RuntimeGone,
 }
 
 /// State shared by the extension's threads.
@@ -56,8 +92,18 @@ pub struct Shared {
     pub function: Function,
     /// The current invocation.
     pub invocation: Invocation,
-    /// `host:port` of the Runtime API: allowed by the integration, never learned.
+    /// `host:port` of the Runtime API the runtime uses (the proxy's, in the extension):
+    /// allowed by the integration, never learned.
     pub runtime_api: Option<String>,
+    /// `host:port` of the real Runtime API when the runtime is given the proxy instead: never
+    /// learned either, but not allowed (the runtime does not need it).
+    pub upstream_runtime_api: Option<String>,
+    /// The runtime reaches the Runtime API through the proxy, which begins each invocation.
+    pub proxied: bool,
+    /// Where the extension's main loop hears of the end of an invocation.
+    pub notes: Option<Sender<Note>>,
+    /// The running supervisor's barrier (see [`Barrier`]).
+    pub barrier: Option<Barrier>,
     /// The runtime's pid (the wrapper's), when known.
     pub runtime_pid: Option<u32>,
     /// Learn mode: what was observed so far, across invocations.
@@ -83,6 +129,10 @@ impl Shared {
             function: Function::default(),
             invocation: Invocation::default(),
             runtime_api: None,
+            upstream_runtime_api: None,
+            proxied: false,
+            notes: None,
+            barrier: None,
             runtime_pid: None,
             observed: Observed::default(),
             collector: None,
@@ -126,6 +176,23 @@ impl Shared {
         }
     }
 
+    /// The runtime asked the proxy for its next invocation. The first time, init is over: the
+    /// events held since the start are init's (written without a request id), and from now on
+    /// the proxy begins each invocation.
+    pub fn runtime_waiting(&mut self) {
+        if !self.proxied {
+            self.proxied = true;
+            self.release();
+        }
+    }
+
+    /// The proxy is handing invocation `next` to the runtime: from now on every event is
+    /// tagged with it.
+    pub fn begin_proxied(&mut self, next: Invocation) {
+        self.release();
+        self.invocation = next;
+    }
+
     /// Writes the held events with the current tags and stops holding (at SHUTDOWN).
     pub fn release(&mut self) {
         for e in self.held.take().unwrap_or_default() {
@@ -159,13 +226,15 @@ impl Shared {
         }
         // The Runtime API is the function's own lifeline: allowed by the integration, and
         // never learned into a policy.
-        if let (Some(rt), Some(obs)) = (
-            &self.runtime_api,
-            e.get_str("observation").map(str::to_string),
-        ) {
-            if obs == format!("connect:{rt}") {
+        if let Some(obs) = e.get_str("observation").map(str::to_string) {
+            let rt = [&self.runtime_api, &self.upstream_runtime_api]
+                .into_iter()
+                .flatten()
+                .find(|rt| obs == format!("connect:{rt}"))
+                .cloned();
+            if let Some(rt) = rt {
                 e.unmapped.remove("observation");
-                e.set("runtime_api", rt.clone());
+                e.set("runtime_api", rt);
             }
         }
     }
@@ -225,11 +294,16 @@ impl Shared {
                 .as_ref()
                 .map(|f| f.title.clone())
                 .unwrap_or_default();
-            let _ = api.invocation_error(
+            let failed = api.invocation_error(
                 req,
                 "Vigil.PolicyViolation",
                 &format!("Vigil killed the runtime: {title}"),
             );
+            if let (Ok(()), Some(notes)) = (failed, &self.notes) {
+                let _ = notes.send(Note::Answered {
+                    request: req.clone(),
+                });
+            }
         }
     }
 

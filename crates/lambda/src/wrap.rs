@@ -1,6 +1,7 @@
 //! The exec wrapper (`AWS_LAMBDA_EXEC_WRAPPER=/opt/vigil/wrap`): receives the runtime's command
 //! line, installs the sensor on itself, hands the listener to the extension, and executes the
-//! runtime in place. Without an extension within a bounded time it supervises by itself (it
+//! runtime in place, with `AWS_LAMBDA_RUNTIME_API` pointing at the extension's Runtime API
+//! proxy (crate::proxy). Without an extension within a bounded time it supervises by itself (it
 //! forks the runtime) rather than run the function unprotected.
 
 use crate::api::Api;
@@ -99,19 +100,24 @@ pub fn wrap(input: WrapInput) -> i32 {
         }
         None => policy.mode.unwrap_or(Mode::Enforce),
     };
-    // The Runtime API is the function's own: always allowed, and never learned.
-    if let Some(rt) = &env.runtime_api {
-        match Destination::parse(rt) {
-            Ok(d) => policy.network.connect.push(d),
-            Err(e) => {
-                return fail_init(
-                    api.as_ref(),
-                    "Vigil.ConfigError",
-                    &format!("AWS_LAMBDA_RUNTIME_API `{rt}`: {e}"),
-                )
-            }
+    // The Runtime API is the function's own: always allowed, and never learned. With the
+    // extension, the runtime reaches it through the extension's proxy (see
+    // hand_over_and_exec); on its own, the wrapper lets it reach the real endpoint.
+    let runtime_api = match env
+        .runtime_api
+        .as_deref()
+        .map(|rt| (rt, Destination::parse(rt)))
+    {
+        None => None,
+        Some((_, Ok(d))) => Some(d),
+        Some((rt, Err(e))) => {
+            return fail_init(
+                api.as_ref(),
+                "Vigil.ConfigError",
+                &format!("AWS_LAMBDA_RUNTIME_API `{rt}`: {e}"),
+            )
         }
-    }
+    };
     let Some(program) = find(cmd0) else {
         return fail_init(
             api.as_ref(),
@@ -128,12 +134,14 @@ pub fn wrap(input: WrapInput) -> i32 {
             &input.command,
             &program,
             policy,
+            runtime_api,
             &policy_path,
             mode,
             require,
             api.as_ref(),
         );
     }
+    policy.network.connect.extend(runtime_api);
 
     // No extension: supervise by ourselves (fork model), events to stdout.
     eprintln!(
@@ -179,7 +187,8 @@ fn hand_over_and_exec(
     sock: std::os::fd::OwnedFd,
     command: &[OsString],
     program: &std::path::Path,
-    policy: Policy,
+    mut policy: Policy,
+    runtime_api: Option<Destination>,
     policy_path: &std::path::Path,
     mode: Mode,
     require: Layer,
@@ -208,6 +217,29 @@ fn hand_over_and_exec(
             )
         }
     };
+    // The runtime talks to the extension's proxy, not to the real endpoint, which it no longer
+    // needs (and so is not allowed).
+    let proxy = match welcome
+        .runtime_api
+        .as_deref()
+        .map(|p| (p, Destination::parse(p)))
+    {
+        None => None,
+        Some((p, Ok(d))) => {
+            policy.network.connect.push(d);
+            Some(p.to_string())
+        }
+        Some((p, Err(e))) => {
+            return fail_init(
+                api,
+                "Vigil.SensorError",
+                &format!("the extension's Runtime API proxy `{p}`: {e}"),
+            )
+        }
+    };
+    if proxy.is_none() {
+        policy.network.connect.extend(runtime_api);
+    }
     let peer = handoff::peer_pid(&sock).unwrap_or(welcome.pid);
     let mut pids = vec![peer, welcome.pid];
     pids.extend(welcome.tids.iter().copied());
@@ -276,6 +308,10 @@ fn hand_over_and_exec(
         .collect();
     let env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
+            let v = match &proxy {
+                Some(p) if k == "AWS_LAMBDA_RUNTIME_API" => OsString::from(p),
+                _ => v,
+            };
             let mut kv = k.as_bytes().to_vec();
             kv.push(b'=');
             kv.extend_from_slice(v.as_bytes());

@@ -1071,10 +1071,48 @@ fn learn(setup: &Setup) -> String {
         policy.allows_ip(hook.ip(), hook.port(), &[]).is_some(),
         "the webhook {hook} was not learned:\n{text}"
     );
-    // The Runtime API is allowed by the integration, never learned.
+    // The Runtime API is allowed by the integration, never learned. The runtime reached it
+    // through the extension's proxy (its own address, never the real endpoint), and that
+    // address is not learned either — neither into the SHUTDOWN event's policy nor by
+    // `vigil policy from-events` over the logs.
     assert!(
         !text.contains(&api),
         "the Runtime API {api} was learned:\n{text}"
+    );
+    let proxies: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["unmapped"]["runtime_api"].as_str())
+        .collect();
+    assert!(
+        !proxies.is_empty(),
+        "no event of the runtime reaching the Runtime API:\n{}",
+        sb.diag()
+    );
+    for p in &proxies {
+        assert_ne!(
+            *p, api,
+            "the runtime reached the real Runtime API, not the proxy"
+        );
+        assert!(p.starts_with("127.0.0.1:"), "the proxy's address: {p}");
+        assert!(!text.contains(p), "the proxy {p} was learned:\n{text}");
+    }
+    let (from_logs, warnings) =
+        vigil_policy::from_events::observations_from_log(&sb.read("extension.stdout"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let rebuilt = vigil_policy::render(&vigil_policy::Policy::from_observed(&from_logs), &[]);
+    for p in proxies.iter().chain([&api.as_str()]) {
+        assert!(
+            !rebuilt.contains(p),
+            "`vigil policy from-events` learned the Runtime API {p}:\n{rebuilt}"
+        );
+    }
+    let registered = events
+        .iter()
+        .find(|e| e["unmapped"]["runtime_api_proxy"].is_boolean())
+        .unwrap_or_else(|| panic!("no registration event\n{}", sb.diag()));
+    assert_eq!(
+        registered["unmapped"]["runtime_api_proxy"], true,
+        "{registered}"
     );
     text
 }
@@ -1233,6 +1271,29 @@ fn learned_policy_blocks_injection_and_ssrf_and_the_function_keeps_working() {
             .all(|e| e["unmapped"]["cold_start"] == true),
         "the first invocation is the cold start"
     );
+    for e in &events {
+        if e["unmapped"]["cold_start"] == true {
+            assert_eq!(
+                e["metadata"]["correlation_uid"], first.id,
+                "cold_start on another invocation than the first: {e}"
+            );
+        }
+    }
+    // Exact attribution: every finding is the injection's or the SSRF's, under its request id.
+    for f in events.iter().filter(|e| e["class_uid"] == 2004) {
+        let id = f["metadata"]["correlation_uid"]
+            .as_str()
+            .unwrap_or_default();
+        let obs = observation(f);
+        let expected = if obs.starts_with("exec:") {
+            &injected.id
+        } else if obs.starts_with("connect:") {
+            &ssrf.id
+        } else {
+            panic!("an unexpected finding: {f}");
+        };
+        assert_eq!(id, expected, "a finding under another request id: {f}");
+    }
 
     // SHUTDOWN flushed everything: the runtime's end is reported before the Stop event, the Stop
     // is the last line, and the extension ended within Lambda's shutdown limit.
@@ -1263,6 +1324,80 @@ fn learned_policy_blocks_injection_and_ssrf_and_the_function_keeps_working() {
         took < SHUTDOWN_LIMIT + Duration::from_millis(500),
         "the extension took {took:?} to shut down"
     );
+}
+
+/// The telemetry fallback, for a runtime that does not come through the proxy (here: the
+/// proxy is switched off, so the runtime keeps the real endpoint): invocations are still
+/// followed through `platform.start` and `platform.runtimeDone`, findings carry their request
+/// id, and the real endpoint is the integration's allowed, never-learned Runtime API.
+#[test]
+fn without_the_proxy_telemetry_still_attributes_each_invocation() {
+    let Some(setup) = setup() else { return };
+    let policy = learned_policy(setup).to_string();
+    let mut lambda = Lambda::new("orders-noproxy");
+    let api = lambda.api();
+    let mut sb = Sandbox::start(
+        setup,
+        &lambda,
+        Spec {
+            name: "noproxy",
+            policy: Some(policy),
+            env: vec![("VIGIL_RUNTIME_API_PROXY", "off".into())],
+            ..Spec::default()
+        },
+    );
+    sb.init_runtime(&lambda);
+    let first = lambda.invoke(benign(), true);
+    assert_eq!(first.payload()["greeting"], "HELLO, WORLD", "{}", sb.diag());
+    let injected = lambda.invoke(json!({ "name": INJECTION }), true);
+    let out = injected.payload()["greeting"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!out.contains("root:"), "the injected cat ran: {out}");
+    let last = lambda.invoke(benign(), true);
+    assert_eq!(last.payload()["greeting"], "HELLO, WORLD", "{}", sb.diag());
+    assert!(!sb.marker("pwned"), "the injected touch ran");
+    sb.shutdown(&mut lambda);
+
+    let events = sb.extension_events();
+    let all: Vec<&Value> = events.iter().collect();
+    let registered = events
+        .iter()
+        .find(|e| e["unmapped"]["runtime_api_proxy"].is_boolean())
+        .unwrap_or_else(|| panic!("no registration event\n{}", sb.diag()));
+    assert_eq!(
+        registered["unmapped"]["runtime_api_proxy"], false,
+        "{registered}"
+    );
+    assert_eq!(registered["unmapped"]["telemetry"], true, "{registered}");
+    for e in events
+        .iter()
+        .filter(|e| e["unmapped"]["runtime_api"].is_string())
+    {
+        assert_eq!(e["unmapped"]["runtime_api"], api.as_str(), "{e}");
+    }
+    let execs = findings(&events, &injected.id, "process.exec");
+    let refused: Vec<&str> = execs.iter().map(|e| observation(e)).collect();
+    for prog in ["exec:/usr/bin/cat", "exec:/usr/bin/touch"] {
+        assert!(
+            refused.contains(&prog),
+            "no blocked `{prog}` finding for {}:\n{}",
+            injected.id,
+            dump(&all)
+        );
+    }
+    for f in events.iter().filter(|e| e["class_uid"] == 2004) {
+        assert_eq!(
+            f["metadata"]["correlation_uid"], injected.id,
+            "a finding under another request id: {f}"
+        );
+    }
+    for e in &events {
+        if e["unmapped"]["cold_start"] == true {
+            assert_eq!(e["metadata"]["correlation_uid"], first.id, "{e}");
+        }
+    }
 }
 
 /// With `VIGIL_COLLECTOR`, the events of each invocation reach the collector by the end of that
