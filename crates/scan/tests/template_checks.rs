@@ -263,6 +263,43 @@ fn sam_policy_templates_and_managed_names_are_resolved_or_reported() {
 }
 
 #[test]
+fn embedded_aws_managed_policies_count_in_the_role_and_reach_the_function() {
+    let r = scan("managed/managed-policies.yaml");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let admin = r
+        .findings
+        .iter()
+        .find(|f| f.code == "admin-wildcard" && f.resource == "AdminFunction")
+        .unwrap_or_else(|| panic!("{:?}", found(&r)));
+    assert_eq!(admin.severity, Severity::Critical);
+    assert_eq!(admin.position.line, 12, "the function's Policies line");
+    assert!(
+        has(&r, "admin-wildcard", "AdminFunctionRole Statement[0]"),
+        "{:?}",
+        found(&r)
+    );
+    // IAMFullAccess by ARN: iam:* on * is escalation, on the function too.
+    assert!(has(&r, "iam-create-policy-version", "IamFunction"), "{:?}", found(&r));
+    // Names with a path resolve to the right ARN and are known: what they grant (network
+    // interfaces for the VPC) is low, and nothing is unresolved.
+    assert!(
+        !r.findings.iter().any(|f| f.resource.starts_with("BasicFunction")
+            && f.code != "sensor-missing"
+            && f.severity > Severity::Low),
+        "{:?}",
+        found(&r)
+    );
+    // A managed policy that is not embedded is still named.
+    let unresolved: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "managed-policy-unresolved")
+        .collect();
+    assert_eq!(unresolved.len(), 1, "{:?}", found(&r));
+    assert!(unresolved[0].message.contains("AmazonPollyReadOnlyAccess"));
+}
+
+#[test]
 fn cloudformation_roles_combine_inline_and_attached_policies() {
     let r = scan("cfn/roles.yaml");
     assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -309,10 +346,14 @@ fn terraform_policy_documents_and_attachments_reach_the_function() {
 
 #[test]
 fn terraform_managed_policy_arns_of_module_policies_reach_the_function() {
-    let r = scan("terraform/managed-policy-arns");
+    let r = scan("managed/terraform");
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert!(
-        has(&r, "iam-attach-role-policy", "aws_iam_role.app Statement[0]"),
+        has(
+            &r,
+            "iam-attach-role-policy",
+            "aws_iam_role.app aws_iam_policy.deploy Statement[0]"
+        ),
         "{:?}",
         found(&r)
     );
@@ -327,7 +368,15 @@ fn terraform_managed_policy_arns_of_module_policies_reach_the_function() {
         .filter(|f| f.code == "managed-policy-unresolved")
         .collect();
     assert_eq!(unresolved.len(), 1, "{:?}", found(&r));
-    assert!(unresolved[0].message.contains("AmazonS3ReadOnlyAccess"));
+    assert!(unresolved[0].message.contains("AmazonPollyReadOnlyAccess"));
+    // AmazonS3FullAccess through `data "aws_iam_policy"`: s3:* on * reaches the function.
+    assert!(
+        r.findings.iter().any(|f| f.code == "data-exfiltration"
+            && f.resource == "aws_lambda_function.app"
+            && f.message.contains("s3:GetObject")),
+        "{:?}",
+        found(&r)
+    );
 }
 
 // ---- Lambda configuration ------------------------------------------------------------

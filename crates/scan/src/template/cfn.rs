@@ -911,7 +911,7 @@ fn sam_policies(
         } else if let Some(resolved) = r.resolve(item) {
             match resolved.kind {
                 Kind::Str(name) => role.managed.push(ManagedRef {
-                    arn: managed_arn(&name),
+                    arn: super::link::managed_policy_arn(&name),
                     pos: item.pos,
                 }),
                 Kind::Unknown(what) => role.managed.push(ManagedRef {
@@ -924,14 +924,6 @@ fn sam_policies(
     }
 }
 
-/// SAM accepts bare managed policy names (`AWSLambdaBasicExecutionRole`).
-fn managed_arn(name: &str) -> String {
-    if name.starts_with("arn:") {
-        name.to_string()
-    } else {
-        format!("arn:aws:iam::aws:policy/{name}")
-    }
-}
 
 fn function(
     key: &Key,

@@ -3,6 +3,8 @@
 //! one and as one effective policy, and what the role allows is reported on every function
 //! that runs with it.
 
+use std::sync::OnceLock;
+
 use super::checks::Sink;
 use super::model::{Function, PolicyDoc, Role, RoleLink, Template};
 use super::node::{Kind, Node, Pos};
@@ -15,6 +17,45 @@ use crate::{Category, Finding, Position, Severity};
 /// only), so it is not reported as unresolved.
 pub const SAM_BASIC_EXECUTION: &str =
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+/// The embedded AWS managed policy data (see `data/README.md`): `Paths` maps the names whose
+/// ARN has a path (`service-role/…`) to their ARN, `Documents` holds the text of the policies
+/// most often attached to Lambda execution roles, and of the broadest ones.
+fn managed_data() -> Option<&'static serde_json::Value> {
+    static DATA: OnceLock<Option<serde_json::Value>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str::<serde_json::Value>(include_str!("data/aws_managed_policies.json"))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// The ARN of an AWS managed policy named the way SAM's `Policies:` accepts it
+/// (`AWSLambdaBasicExecutionRole` is `arn:aws:iam::aws:policy/service-role/…`); an ARN stays
+/// as it is.
+pub fn managed_policy_arn(name: &str) -> String {
+    if name.starts_with("arn:") {
+        return name.to_string();
+    }
+    managed_data()
+        .and_then(|d| d.get("Paths")?.get(name)?.as_str())
+        .map_or_else(|| format!("arn:aws:iam::aws:policy/{name}"), str::to_string)
+}
+
+/// The embedded document of the AWS managed policy `arn`, if it is one of those embedded
+/// (any partition; the path must be the policy's own).
+fn managed_document(arn: &str) -> Option<(String, &'static serde_json::Value)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (_partition, rest) = rest.split_once(':')?;
+    let path_and_name = rest.strip_prefix("iam::aws:policy/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    let entry = managed_data()?.get("Documents")?.get(name)?;
+    let own = entry.get("Arn")?.as_str()?;
+    (own.strip_prefix("arn:aws:iam::aws:policy/") == Some(path_and_name))
+        .then_some(())
+        .and(entry.get("Document"))
+        .map(|d| (name.to_string(), d))
+}
 
 fn position(files: &[String], pos: Pos) -> Position {
     Position::new(
@@ -141,7 +182,16 @@ pub fn run(t: &Template, sink: &mut Sink<'_>) {
                 .collect()
         };
         let own = convert(&role.policies);
-        let vendor = convert(&role.vendor_policies);
+        let mut vendor = convert(&role.vendor_policies);
+        // AWS managed policies whose text is embedded count like the SAM policy templates:
+        // in the effective policy, at the line that attaches them.
+        for m in &role.managed {
+            if let Some((name, doc)) = managed_document(&m.arn) {
+                if let Some(d) = document(sink.files, &Node::from_json_value(doc, m.pos)) {
+                    vendor.push((name, d));
+                }
+            }
+        }
         for (name, d) in &own {
             sink.findings
                 .extend(iam::check_statements(d, &format!("{} {name}", role.id)));
@@ -188,7 +238,7 @@ fn on_function(f: &Function, role: &Role, finding: &Finding, files: &[String]) -
 
 fn unresolved(role: &Role, sink: &mut Sink<'_>) {
     for m in &role.managed {
-        if m.arn == SAM_BASIC_EXECUTION {
+        if m.arn == SAM_BASIC_EXECUTION || managed_document(&m.arn).is_some() {
             continue;
         }
         sink.push(

@@ -440,6 +440,23 @@ impl<'a> Module<'a> {
                 }
                 None => Self::unknown(pos, path),
             },
+            // `data "aws_iam_policy"` looked up by a literal ARN (an AWS managed policy, most
+            // often): its `arn` is that ARN, written where the reference is.
+            ("data", [ty, name, field])
+                if *ty == "aws_iam_policy" && *field == "arn" =>
+            {
+                let arn = self
+                    .data
+                    .get(&format!("{ty}.{name}"))
+                    .and_then(|(dfi, block)| attr(&block.body, "arn").map(|e| self.eval(*dfi, e)));
+                match arn {
+                    Some(mut v) if v.as_str().is_some() => {
+                        v.pos = pos;
+                        v
+                    }
+                    _ => Self::unknown(pos, path),
+                }
+            }
             ("data", [ty, name, attr, ..])
                 if *ty == "aws_iam_policy_document" && *attr == "json" =>
             {
