@@ -279,13 +279,19 @@ fn embedded_aws_managed_policies_count_in_the_role_and_reach_the_function() {
         found(&r)
     );
     // IAMFullAccess by ARN: iam:* on * is escalation, on the function too.
-    assert!(has(&r, "iam-create-policy-version", "IamFunction"), "{:?}", found(&r));
+    assert!(
+        has(&r, "iam-create-policy-version", "IamFunction"),
+        "{:?}",
+        found(&r)
+    );
     // Names with a path resolve to the right ARN and are known: what they grant (network
     // interfaces for the VPC) is low, and nothing is unresolved.
     assert!(
-        !r.findings.iter().any(|f| f.resource.starts_with("BasicFunction")
-            && f.code != "sensor-missing"
-            && f.severity > Severity::Low),
+        !r.findings
+            .iter()
+            .any(|f| f.resource.starts_with("BasicFunction")
+                && f.code != "sensor-missing"
+                && f.severity > Severity::Low),
         "{:?}",
         found(&r)
     );
@@ -374,6 +380,63 @@ fn terraform_managed_policy_arns_of_module_policies_reach_the_function() {
         r.findings.iter().any(|f| f.code == "data-exfiltration"
             && f.resource == "aws_lambda_function.app"
             && f.message.contains("s3:GetObject")),
+        "{:?}",
+        found(&r)
+    );
+}
+
+#[test]
+fn policies_no_role_takes_are_still_checked() {
+    let r = scan("standalone/template.yaml");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(
+        has(&r, "iam-create-policy-version", "DeployPolicy Statement[0]"),
+        "{:?}",
+        found(&r)
+    );
+    assert!(
+        has(&r, "admin-wildcard", "OperatorPolicy Statement[0]"),
+        "{:?}",
+        found(&r)
+    );
+    // Written before the function whose implicit role it extends: it reaches the function.
+    assert!(has(&r, "sts-assume-any-role", "Worker"), "{:?}", found(&r));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.resource.starts_with("ReaderPolicy")),
+        "{:?}",
+        found(&r)
+    );
+    let r = scan("standalone/tf");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(
+        has(&r, "admin-wildcard", "aws_iam_policy.admin Statement[0]"),
+        "{:?}",
+        found(&r)
+    );
+    assert!(
+        has(
+            &r,
+            "iam-create-access-key",
+            "aws_iam_user_policy.keys Statement[0]"
+        ),
+        "{:?}",
+        found(&r)
+    );
+    assert!(
+        has(
+            &r,
+            "ec2-passrole-run-instances",
+            "aws_iam_role_policy.elsewhere Statement[0]"
+        ),
+        "{:?}",
+        found(&r)
+    );
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.resource.starts_with("aws_iam_policy.reader")),
         "{:?}",
         found(&r)
     );

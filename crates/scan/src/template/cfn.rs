@@ -715,6 +715,7 @@ fn extract_with(root: &Node, r: &Resolver<'_>) -> Template {
             t.roles.push(role);
         }
     }
+    let mut pending: Vec<(Key, Node, Vec<String>)> = Vec::new();
     for (key, res) in resources {
         if !active(res) {
             continue;
@@ -734,14 +735,9 @@ fn extract_with(root: &Node, r: &Resolver<'_>) -> Template {
                     .filter_map(referenced_id)
                     .collect();
                 targets.extend(props.get("RoleName").and_then(referenced_id));
-                for target in targets {
-                    if let Some(role) = t.roles.iter_mut().find(|role| role.id == target) {
-                        role.policies.push(PolicyDoc {
-                            name: key.name.clone(),
-                            doc: doc.clone(),
-                        });
-                    }
-                }
+                // Attached once every role is known (SAM's implicit `<Function>Role`s are made
+                // with their functions, further down this loop).
+                pending.push((key.clone(), doc, targets));
             }
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
                 let sam = ty == "AWS::Serverless::Function";
@@ -777,6 +773,36 @@ fn extract_with(root: &Node, r: &Resolver<'_>) -> Template {
                 });
             }
             _ => {}
+        }
+    }
+    for (key, doc, targets) in pending {
+        let mut attached = false;
+        for target in &targets {
+            if let Some(role) = t.roles.iter_mut().find(|role| &role.id == target) {
+                role.policies.push(PolicyDoc {
+                    name: key.name.clone(),
+                    doc: doc.clone(),
+                });
+                attached = true;
+            }
+        }
+        // A managed policy a role takes through `ManagedPolicyArns` is in that role already.
+        attached |= t
+            .roles
+            .iter()
+            .any(|role| role.policies.iter().any(|p| p.name == key.name));
+        if !attached {
+            // For users, groups, roles of other stacks, or nobody yet: still checked, as a
+            // subject of its own.
+            t.roles.push(Role {
+                id: key.name.clone(),
+                pos: key.pos,
+                policies: vec![PolicyDoc {
+                    name: key.name.clone(),
+                    doc,
+                }],
+                ..Role::default()
+            });
         }
     }
     t
@@ -923,7 +949,6 @@ fn sam_policies(
         }
     }
 }
-
 
 fn function(
     key: &Key,

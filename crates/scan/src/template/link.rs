@@ -193,8 +193,12 @@ pub fn run(t: &Template, sink: &mut Sink<'_>) {
             }
         }
         for (name, d) in &own {
-            sink.findings
-                .extend(iam::check_statements(d, &format!("{} {name}", role.id)));
+            let subject = if *name == role.id {
+                role.id.clone()
+            } else {
+                format!("{} {name}", role.id)
+            };
+            sink.findings.extend(iam::check_statements(d, &subject));
         }
         let named: Vec<NamedDocument<'_>> = own
             .iter()

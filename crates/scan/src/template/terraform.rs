@@ -442,9 +442,7 @@ impl<'a> Module<'a> {
             },
             // `data "aws_iam_policy"` looked up by a literal ARN (an AWS managed policy, most
             // often): its `arn` is that ARN, written where the reference is.
-            ("data", [ty, name, field])
-                if *ty == "aws_iam_policy" && *field == "arn" =>
-            {
+            ("data", [ty, name, field]) if *ty == "aws_iam_policy" && *field == "arn" => {
                 let arn = self
                     .data
                     .get(&format!("{ty}.{name}"))
@@ -787,6 +785,7 @@ pub fn extract(resources: &[TfResource], sensitive: &[String]) -> Template {
                 })
         })
     };
+    let mut standalone: Vec<(&TfResource, Node)> = Vec::new();
     for r in resources {
         match r.ty.as_str() {
             "aws_iam_role" => {
@@ -814,14 +813,21 @@ pub fn extract(resources: &[TfResource], sensitive: &[String]) -> Template {
                 }
             }
             "aws_iam_role_policy" => {
-                if let (Some(i), Some(doc)) = (
-                    get(r, "role").and_then(|n| role_named(&t, n)),
-                    get(r, "policy").and_then(policy_doc),
-                ) {
-                    t.roles[i].policies.push(PolicyDoc {
+                let Some(doc) = get(r, "policy").and_then(policy_doc) else {
+                    continue;
+                };
+                match get(r, "role").and_then(|n| role_named(&t, n)) {
+                    Some(i) => t.roles[i].policies.push(PolicyDoc {
                         name: r.address.clone(),
                         doc,
-                    });
+                    }),
+                    // A role of another module: still checked, on its own.
+                    None => standalone.push((r, doc)),
+                }
+            }
+            "aws_iam_user_policy" | "aws_iam_group_policy" => {
+                if let Some(doc) = get(r, "policy").and_then(policy_doc) {
+                    standalone.push((r, doc));
                 }
             }
             "aws_iam_role_policy_attachment" | "aws_iam_policy_attachment" => {
@@ -856,6 +862,28 @@ pub fn extract(resources: &[TfResource], sensitive: &[String]) -> Template {
             }
             _ => {}
         }
+    }
+    // Policies that no role of the module takes (for users, groups, other modules' roles, or
+    // nobody yet) are still checked, each as a subject of its own.
+    for r in resources.iter().filter(|r| r.ty == "aws_iam_policy") {
+        let attached = t
+            .roles
+            .iter()
+            .any(|role| role.policies.iter().any(|p| p.name == r.address));
+        if let (false, Some(doc)) = (attached, policies.get(&r.address)) {
+            standalone.push((r, doc.clone()));
+        }
+    }
+    for (r, doc) in standalone {
+        t.roles.push(Role {
+            id: r.address.clone(),
+            pos: r.pos,
+            policies: vec![PolicyDoc {
+                name: r.address.clone(),
+                doc,
+            }],
+            ..Role::default()
+        });
     }
     for r in resources {
         match r.ty.as_str() {
