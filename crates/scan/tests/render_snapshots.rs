@@ -106,7 +106,10 @@ fn text_escapes_control_characters_from_the_inputs() {
         render(&report, Format::Text, color, &mut out).unwrap_or_else(|e| panic!("{e}"));
         let text = String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"));
         assert!(!text.contains('\r') && !text.contains('\u{7}'), "{text:?}");
-        assert!(!text.contains("\u{1b}]") && !text.contains("\u{1b}[2J"), "{text:?}");
+        assert!(
+            !text.contains("\u{1b}]") && !text.contains("\u{1b}[2J"),
+            "{text:?}"
+        );
         assert!(!text.contains("\u{1b}[31m"), "{text:?}");
         assert!(!text.lines().any(|l| l.starts_with("fake.json")), "{text}");
         assert!(text.contains("\\u{1b}[2J"), "{text}");
