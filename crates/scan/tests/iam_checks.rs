@@ -146,6 +146,31 @@ fn lambda_passrole_escalation_negative_deny_subtracts() {
 }
 
 #[test]
+fn lambda_passrole_escalation_negative_deny_on_every_role_subtracts_from_star() {
+    // Allowed on "*", denied on every role ARN: nothing is left to pass.
+    let r = scan("lambda-passrole-escalation/denied-on-every-role.json");
+    none(&r, "lambda-passrole-escalation");
+    // Denied on some roles, or on every role of one account only: the rest is still passable.
+    let r = scan("lambda-passrole-escalation/denied-on-some-roles.json");
+    assert_eq!(
+        one(&r, "lambda-passrole-escalation").severity,
+        Severity::Critical
+    );
+}
+
+#[test]
+fn an_arn_cut_short_by_a_star_covers_all_that_follows() {
+    // AWS: a `*` that ends an ARN segment expands across colons, so `arn:aws:iam::*` is every
+    // IAM resource, graded as `*` (it was graded as a partial wildcard).
+    let r = scan("scope/arn-cut-short.json");
+    assert_eq!(
+        one(&r, "iam-create-policy-version").severity,
+        Severity::Critical
+    );
+    one(&r, "resource-exposure");
+}
+
+#[test]
 fn actions_match_case_insensitively() {
     let r = scan("lambda-passrole-escalation/mixed-case.json");
     assert_eq!(

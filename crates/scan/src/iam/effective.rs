@@ -128,6 +128,39 @@ pub(crate) fn arn_intersects(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Whether resource pattern `pattern` (placeholders opaque) names every resource of the type
+/// whose ARN format is `type_glob`, in every region and account of its partition: the service
+/// fits, region and account are wildcards, and the resource part covers the type's. A pattern
+/// cut short by a trailing `*` (`arn:aws:iam::*`, `arn:*`) covers what follows, since such a
+/// `*` expands across colons.
+pub(crate) fn covers_type(pattern: &[u8], type_glob: &[u8]) -> bool {
+    let all_stars = |f: &[u8]| !f.is_empty() && f.iter().all(|&c| c == b'*');
+    match (arn_fields(pattern), arn_fields(type_glob)) {
+        (Some((pf, pr)), Some((tf, tr))) => {
+            glob::covers(pf[2], tf[2])
+                && (3..5).all(|i| all_stars(pf[i]) || (pf[i].is_empty() && tf[i].is_empty()))
+                && glob::covers(pr, tr)
+        }
+        (None, Some((tf, _))) if pattern.ends_with(b"*") => {
+            // Compare field by field up to where the pattern stops.
+            let fields: Vec<&[u8]> = pattern.split(|&c| c == b':').collect();
+            let Some((last, given)) = fields.split_last() else {
+                return false;
+            };
+            let fixed_ok = given.iter().enumerate().all(|(i, f)| match i {
+                0 => f.eq_ignore_ascii_case(b"arn"),
+                1 => true,
+                2 => glob::covers(f, tf[2]),
+                _ => all_stars(f) || (f.is_empty() && tf[i].is_empty()),
+            });
+            // The last, cut field must be a bare `*` (or start the service / region /
+            // account with a prefix that is then wild): only a bare `*` surely covers.
+            fixed_ok && last.iter().all(|&c| c == b'*')
+        }
+        _ => false,
+    }
+}
+
 /// One statement, expanded.
 #[derive(Debug)]
 pub(crate) struct Stmt<'a> {
@@ -265,7 +298,7 @@ impl<'a> Effective<'a> {
                 glob::covers(
                     arn_resource_part(&r.opaque),
                     arn_resource_part(t.glob.as_bytes()),
-                )
+                ) || covers_type(&r.opaque, t.glob.as_bytes())
             }) {
                 Scope::All
             } else {
@@ -290,7 +323,15 @@ impl<'a> Effective<'a> {
                 return true;
             }
             if s.all_resources() {
-                return false;
+                // All resources are taken away when the Deny's patterns cover every resource
+                // type of the action (`iam:PassRole` denied on `arn:aws:iam::*:role/*`).
+                let mut types = self.db.resource_types(action).peekable();
+                return types.peek().is_some()
+                    && types.all(|(t, _)| {
+                        d.resources
+                            .iter()
+                            .any(|dr| covers_type(&dr.opaque, t.glob.as_bytes()))
+                    });
             }
             s.resources
                 .iter()
