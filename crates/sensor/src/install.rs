@@ -199,12 +199,13 @@ pub fn install_and_handoff(
     if want_supervised {
         let attempt = sys::install_filter(
             &progs.supervised,
-            flags::NEW_LISTENER | flags::WAIT_KILLABLE_RECV,
+            flags::NEW_LISTENER | flags::WAIT_KILLABLE_RECV | flags::SPEC_ALLOW,
         )
         .map(|l| (l, true))
         .or_else(|e| {
             if errno_of(&e) == libc::EINVAL {
-                sys::install_filter(&progs.supervised, flags::NEW_LISTENER).map(|l| (l, false))
+                sys::install_filter(&progs.supervised, flags::NEW_LISTENER | flags::SPEC_ALLOW)
+                    .map(|l| (l, false))
             } else {
                 Err(e)
             }
@@ -252,7 +253,7 @@ pub fn install_and_handoff(
     }
     let (report, listener) = match result {
         Some(r) => r,
-        None => match sys::install_filter(&progs.kernel_only, 0) {
+        None => match sys::install_filter(&progs.kernel_only, flags::SPEC_ALLOW) {
             Ok(_) => (
                 Report {
                     layer: Layer::KernelOnly,

@@ -229,6 +229,9 @@ impl<'s> Supervisor<'s> {
         // several, and capabilities are per thread).
         let me = rustix::thread::gettid().as_raw_nonzero().get() as u32;
         let my_creds = procfs::status(me)?;
+        if let Some(l) = &listener {
+            sys::notif_sync_wakeup(l.as_fd());
+        }
         Ok(Supervisor {
             cfg,
             listener,

@@ -11,7 +11,7 @@ use crate::procfs;
 use crate::resolve::{resolve, Opts, Start};
 use crate::sockaddr::{self, SockAddr};
 use crate::sys::{self, OutMsg};
-use rustix::event::PollFlags;
+use rustix::event::{PollFd, PollFlags};
 use rustix::fs::OFlags;
 use rustix::net::SocketType;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -271,6 +271,19 @@ impl Supervisor<'_> {
                 if blocking
                     && matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) =>
             {
+                // Most connections (loopback, the local network) are established by the time
+                // the call returns: look once before making it an operation in progress.
+                let mut pfd = [PollFd::new(&sock, PollFlags::OUT)];
+                let zero = rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                if rustix::event::poll(&mut pfd, Some(&zero)).is_ok_and(|n| n > 0) {
+                    return match rustix::net::sockopt::socket_error(&sock) {
+                        Ok(Ok(())) => Reply::val(0),
+                        Ok(Err(e)) | Err(e) => Reply::errno(e),
+                    };
+                }
                 // A blocking connect gives up after SO_SNDTIMEO, with EINPROGRESS.
                 let deadline = rustix::net::sockopt::socket_timeout(
                     &sock,
