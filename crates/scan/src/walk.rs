@@ -23,12 +23,13 @@ pub struct Input {
 }
 
 impl Input {
-    /// The file's text; a file that cannot be read or is not UTF-8 is an error at 1:1.
+    /// The file's text, without a leading UTF-8 byte order mark; a file that cannot be read or
+    /// is not UTF-8 is an error at 1:1.
     pub fn read(&self) -> Result<String, ScanError> {
         let bytes = std::fs::read(&self.path).map_err(|e| {
             ScanError::new(Position::new(&self.name, 1, 1), format!("cannot read: {e}"))
         })?;
-        String::from_utf8(bytes).map_err(|e| {
+        String::from_utf8(strip_bom(bytes)).map_err(|e| {
             ScanError::new(
                 Position::new(&self.name, 1, 1),
                 format!(
@@ -38,6 +39,16 @@ impl Input {
             )
         })
     }
+}
+
+/// `bytes` without a leading UTF-8 byte order mark, which Windows editors write and which JSON,
+/// YAML and HCL parsers refuse or misread; positions then count from the first real character,
+/// as editors show them.
+pub fn strip_bom(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    bytes
 }
 
 const SKIPPED_DIRS: [&str; 4] = ["node_modules", "target", "__pycache__", "venv"];

@@ -112,3 +112,16 @@ fn missing_path() {
         r.errors
     );
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_and_columns_count_from_the_text() {
+    let r = scan(&["encoding/bom.json"]);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == "iam-create-policy-version")
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    // `{"Version": …` — the Action value starts at character 71 after the mark.
+    assert_eq!((f.position.line, f.position.column), (1, 71));
+}

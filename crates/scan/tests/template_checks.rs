@@ -681,6 +681,21 @@ fn unreadable_and_unknown_files_are_errors_and_others_still_scanned() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped_in_json_and_terraform() {
+    for dir in ["encoding/bom.json", "encoding/tf"] {
+        let r = scan(dir);
+        assert!(r.errors.is_empty(), "{dir}: {:?}", r.errors);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.code == "lambda-runtime-deprecated"),
+            "{dir}: {:?}",
+            found(&r)
+        );
+    }
+}
+
+#[test]
 fn garbage_never_panics() {
     // Truncations of every fixture at many points, plus byte soup: always a report.
     let mut inputs: Vec<(String, String)> = Vec::new();

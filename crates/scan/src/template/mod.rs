@@ -103,7 +103,7 @@ pub fn scan_template_files(files: &[(PathBuf, Origin)]) -> Report {
             continue;
         }
         let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(bytes) => match String::from_utf8(crate::walk::strip_bom(bytes)) {
                 Ok(text) => text,
                 Err(e) => {
                     report.errors.push(error_at(
