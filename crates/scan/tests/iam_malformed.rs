@@ -91,7 +91,7 @@ fn a_bad_file_does_not_stop_the_others() {
     // Every file of the malformed folder is reported, each with its own position.
     let files: std::collections::BTreeSet<&str> =
         r.errors.iter().map(|e| e.position.file.as_str()).collect();
-    assert_eq!(files.len(), 8, "{files:?}");
+    assert_eq!(files.len(), 9, "{files:?}");
 }
 
 #[test]
@@ -124,4 +124,13 @@ fn a_byte_order_mark_is_skipped_and_columns_count_from_the_text() {
         .unwrap_or_else(|| panic!("{:#?}", r.findings));
     // `{"Version": …` — the Action value starts at character 71 after the mark.
     assert_eq!((f.position.line, f.position.column), (1, 71));
+}
+
+#[test]
+fn duplicate_keys_are_errors_at_the_second_key() {
+    // Read as "last wins" this was a Deny and the file scanned clean (exit 0).
+    let e = errors("malformed/duplicate-key.json");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].0, e[0].1), (8, 7));
+    assert!(e[0].2.contains("duplicate key `Effect`"), "{e:?}");
 }

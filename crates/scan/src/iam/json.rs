@@ -169,7 +169,42 @@ impl Cx<'_, '_> {
         }
     }
 
+    /// Reports every key that appears twice in one object of `obj`'s subtree: which of the two
+    /// values counts differs between JSON readers, so a policy with one is ambiguous (a second
+    /// `"Effect"` or `"Action"` could hide what AWS enforces from a reviewer or a scanner).
+    fn duplicate_keys(&mut self, obj: &Object<'_>) {
+        let mut found = Vec::new();
+        let mut objects: Vec<&Object<'_>> = vec![obj];
+        while let Some(o) = objects.pop() {
+            let mut seen: Vec<&str> = Vec::with_capacity(o.properties.len());
+            for prop in &o.properties {
+                let key = name(prop);
+                if seen.contains(&key) {
+                    found.push((self.pos(&prop.name), key.to_string()));
+                } else {
+                    seen.push(key);
+                }
+            }
+            let mut values: Vec<&Value<'_>> = o.properties.iter().map(|p| &p.value).collect();
+            while let Some(v) = values.pop() {
+                match v {
+                    Value::Object(inner) => objects.push(inner),
+                    Value::Array(a) => values.extend(a.elements.iter()),
+                    _ => {}
+                }
+            }
+        }
+        found.sort_by_key(|(p, _)| (p.line, p.column));
+        for (position, key) in found {
+            self.errors.push(ScanError::new(
+                position,
+                format!("duplicate key `{key}` in one object: which value counts is ambiguous"),
+            ));
+        }
+    }
+
     pub(crate) fn document(&mut self, obj: &Object<'_>) -> PolicyDocument {
+        self.duplicate_keys(obj);
         let mut doc = PolicyDocument {
             position: self.pos(obj),
             version: None,
