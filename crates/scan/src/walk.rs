@@ -4,6 +4,7 @@
 //! directory is walked recursively, in name order, keeping the files the caller's filter
 //! accepts and skipping folders that hold copies or dependencies rather than sources
 //! (`.git`, `node_modules`, `.aws-sam`, `.terraform`, `target` and other hidden folders).
+//! Symbolic links to files are scanned; links to directories are not followed (no cycles).
 
 use std::path::{Path, PathBuf};
 
@@ -78,6 +79,11 @@ pub fn discover(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) -> (Vec<Input
                 name: root_name,
                 explicit: true,
             }),
+            // A FIFO, socket or device: reading it could block or never end.
+            Ok(m) if !m.is_dir() => errors.push(ScanError::new(
+                Position::new(&root_name, 1, 1),
+                "cannot read: not a regular file or a directory",
+            )),
             Ok(_) => {
                 let walker = WalkDir::new(root)
                     .follow_links(false)
@@ -86,7 +92,14 @@ pub fn discover(paths: &[PathBuf], wanted: &dyn Fn(&Path) -> bool) -> (Vec<Input
                     .filter_entry(|e| !(e.file_type().is_dir() && skipped(e.path(), root)));
                 for entry in walker {
                     match entry {
-                        Ok(e) if e.file_type().is_file() && wanted(e.path()) => {
+                        // Files, and symbolic links to files (links to directories are not
+                        // followed, so a link cycle cannot trap the walk).
+                        Ok(e)
+                            if (e.file_type().is_file()
+                                || (e.path_is_symlink()
+                                    && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file())))
+                                && wanted(e.path()) =>
+                        {
                             inputs.push(Input {
                                 path: e.path().to_path_buf(),
                                 name: e.path().to_string_lossy().replace('\\', "/"),
@@ -117,4 +130,56 @@ pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("vigil-walk-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        dir
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_to_files_are_scanned_and_links_to_directories_are_not_followed() {
+        use std::os::unix::fs::symlink;
+        let dir = scratch("links");
+        let sub = dir.join("sub");
+        std::fs::create_dir_all(&sub).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("real.json"), "{}").unwrap_or_else(|e| panic!("{e}"));
+        symlink(dir.join("real.json"), sub.join("linked.json")).unwrap_or_else(|e| panic!("{e}"));
+        symlink(&dir, sub.join("loop")).unwrap_or_else(|e| panic!("{e}"));
+        symlink(dir.join("missing.json"), sub.join("dangling.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (inputs, errors) = discover(&[dir.clone()], &|p| has_extension(p, &["json"]));
+        let names: Vec<String> = inputs
+            .iter()
+            .map(|i| {
+                i.path
+                    .strip_prefix(&dir)
+                    .unwrap_or(&i.path)
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, ["real.json", "sub/linked.json"], "{errors:?}");
+        assert!(errors.is_empty(), "{errors:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_path_that_is_neither_file_nor_directory_is_an_error() {
+        let (inputs, errors) = discover(&[PathBuf::from("/dev/null")], &|_| true);
+        assert!(inputs.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].message.contains("not a regular file"),
+            "{errors:?}"
+        );
+    }
 }
