@@ -27,13 +27,53 @@ fn security_severity(s: Severity) -> &'static str {
     }
 }
 
+/// The file as a SARIF `artifactLocation.uri`: a relative reference for a relative path, a
+/// `file://` URI for an absolute one (a bare `/abs/path` is a relative reference that viewers
+/// resolve against their own base), percent-encoded either way.
+fn artifact_uri(file: &str) -> String {
+    let path = file.replace('\\', "/");
+    let mut out = String::with_capacity(path.len() + 8);
+    let bytes = path.as_bytes();
+    let windows_drive =
+        bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
+    if path.starts_with('/') {
+        out.push_str("file://");
+    } else if windows_drive {
+        out.push_str("file:///");
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        let keep = b.is_ascii_alphanumeric()
+            || b"-._~/!$&'()*+,;=@".contains(&b)
+            || (b == b':' && ((windows_drive && i == 1) || out.starts_with("file:")));
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A rule's `name`: the code in PascalCase (`lambda-passrole-escalation` →
+/// `LambdaPassroleEscalation`), as SARIF asks for a readable name distinct from the id.
+fn rule_name(code: &str) -> String {
+    code.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn location(p: &Position) -> sarif::Location {
     sarif::Location::builder()
         .physical_location(
             sarif::PhysicalLocation::builder()
                 .artifact_location(
                     sarif::ArtifactLocation::builder()
-                        .uri(p.file.replace('\\', "/"))
+                        .uri(artifact_uri(&p.file))
                         .build(),
                 )
                 .region(
@@ -75,7 +115,7 @@ pub fn to_sarif(report: &Report) -> sarif::Sarif {
         rules.push(
             sarif::ReportingDescriptor::builder()
                 .id(f.code.clone())
-                .name(f.code.clone())
+                .name(rule_name(&f.code))
                 .short_description(&format!("{} ({})", f.code, f.category))
                 .help(&f.remediation)
                 .properties(
@@ -157,4 +197,27 @@ pub fn to_sarif(report: &Report) -> sarif::Sarif {
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_sarif(report)).map_err(io::Error::other)?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_references_or_file_uris_and_percent_encoded() {
+        assert_eq!(artifact_uri("policies/app.json"), "policies/app.json");
+        assert_eq!(artifact_uri("../x/a b#1.json"), "../x/a%20b%231.json");
+        assert_eq!(artifact_uri("/work/x/a.json"), "file:///work/x/a.json");
+        assert_eq!(artifact_uri("C:\\repo\\a.yaml"), "file:///C:/repo/a.yaml");
+        assert_eq!(artifact_uri("dir/é.json"), "dir/%C3%A9.json");
+        assert_eq!(artifact_uri("a:b.json"), "a%3Ab.json");
+    }
+
+    #[test]
+    fn rule_names_differ_from_ids() {
+        assert_eq!(
+            rule_name("lambda-passrole-escalation"),
+            "LambdaPassroleEscalation"
+        );
+    }
 }
