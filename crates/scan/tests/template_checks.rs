@@ -96,6 +96,31 @@ fn sensor_missing_reports_each_way_of_missing_it() {
         Severity::High,
         "a wrapper without its layer breaks the function"
     );
+    // Each way of missing it gets its own fix.
+    assert!(
+        no_layer.remediation.contains("Attach the Vigil layer"),
+        "{}",
+        no_layer.remediation
+    );
+    assert!(
+        other.remediation.starts_with("Set AWS_LAMBDA_EXEC_WRAPPER"),
+        "{}",
+        other.remediation
+    );
+}
+
+#[test]
+fn a_wrapper_path_that_leaves_opt_vigil_is_not_the_sensor() {
+    let r = scan("sensor/escaping-wrapper.yaml");
+    assert_eq!(
+        codes_for(&r, "EscapingFunction")
+            .iter()
+            .filter(|c| c.starts_with("sensor"))
+            .collect::<Vec<_>>(),
+        ["sensor-wrapper-missing"],
+        "{:?}",
+        found(&r)
+    );
 }
 
 #[test]

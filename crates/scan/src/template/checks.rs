@@ -132,7 +132,8 @@ fn advice_layer(dialect: Dialect) -> &'static str {
 fn sensor(f: &Function, sink: &mut Sink<'_>) {
     let wrapper = f.env.iter().find(|e| e.name == "AWS_LAMBDA_EXEC_WRAPPER");
     let wrapper_ok = wrapper.is_some_and(|w| match &w.value.node.kind {
-        Kind::Str(s) => s.starts_with(WRAPPER_PREFIX),
+        // Under /opt/vigil/ once resolved: `/opt/vigil/../otel/wrapper` is not.
+        Kind::Str(s) => s.starts_with(WRAPPER_PREFIX) && !s.split('/').any(|c| c == ".."),
         // A reference that cannot be resolved counts when its name says vigil.
         Kind::Unknown(what) => what.to_ascii_lowercase().contains("vigil"),
         _ => false,
@@ -182,6 +183,15 @@ fn sensor(f: &Function, sink: &mut Sink<'_>) {
     } else {
         Severity::Medium
     };
+    let advice = match code {
+        "sensor-wrapper-missing" => {
+            "Set AWS_LAMBDA_EXEC_WRAPPER to /opt/vigil/wrap (one wrapper only: chain other wrappers from Vigil's)."
+        }
+        "sensor-layer-missing" => {
+            "Attach the Vigil layer (its ARN in the function's layers), or remove AWS_LAMBDA_EXEC_WRAPPER."
+        }
+        _ => advice_layer(f.dialect),
+    };
     sink.push(
         code,
         Category::SensorMissing,
@@ -189,7 +199,7 @@ fn sensor(f: &Function, sink: &mut Sink<'_>) {
         pos,
         &f.id,
         message,
-        advice_layer(f.dialect).into(),
+        advice.into(),
     );
 }
 
