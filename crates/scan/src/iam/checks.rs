@@ -529,7 +529,20 @@ fn escalation(e: &Effective<'_>, subject: &str, out: &mut Vec<Finding>) {
         );
         if !path.any_of.is_empty() && trigger.is_none() {
             severity = severity.lowered(1, Severity::Low);
-            message.push_str(&format!("; none of {} is allowed here, so it also needs something outside this policy to start the code", list(&path.any_of)));
+            // What the missing action would have done: start the code, or assume the role.
+            let purpose = if path
+                .any_of
+                .iter()
+                .all(|a| a.eq_ignore_ascii_case("sts:AssumeRole"))
+            {
+                "to use the role it changes (unless that is its own role)"
+            } else {
+                "to start the code"
+            };
+            message.push_str(&format!(
+                "; none of {} is allowed here, so it also needs something outside this policy {purpose}",
+                list(&path.any_of)
+            ));
         }
         if pass.is_some() {
             if let Some((_, pg)) = evidence
