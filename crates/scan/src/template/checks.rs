@@ -297,6 +297,20 @@ fn looks_like_secret_value(v: &str) -> Option<&'static str> {
     }
 }
 
+/// A value that cannot be the secret its variable's name suggests: a switch (`AUTH_TOKEN: "true"`
+/// turns token auth on) or the name of an SSM parameter holding it (`API_TOKEN: /app/api-token`).
+fn is_flag_or_parameter_name(v: &str) -> bool {
+    const FLAGS: &[&str] = &[
+        "true", "false", "yes", "no", "on", "off", "enabled", "disabled", "none", "null",
+    ];
+    let v = v.trim();
+    FLAGS.iter().any(|f| v.eq_ignore_ascii_case(f))
+        || (v.starts_with('/')
+            && v.len() > 1
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b)))
+}
+
 fn env_secrets(f: &Function, sink: &mut Sink<'_>) {
     for e in &f.env {
         let upper = e.name.to_ascii_uppercase();
@@ -331,8 +345,10 @@ fn env_secrets(f: &Function, sink: &mut Sink<'_>) {
             continue;
         };
         let shaped = looks_like_secret_value(value);
-        let literal =
-            !value.trim().is_empty() && !value.starts_with("arn:") && !value.contains("${");
+        let literal = !value.trim().is_empty()
+            && !value.starts_with("arn:")
+            && !value.contains("${")
+            && !is_flag_or_parameter_name(value);
         if shaped.is_some() || (named_secret && literal) {
             let what = shaped.unwrap_or("a value its name marks as secret");
             sink.push(
