@@ -195,7 +195,7 @@ pub fn to_sarif(report: &Report) -> sarif::Sarif {
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_sarif(report)).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &to_sarif(report)).map_err(super::json_io_error)?;
     writeln!(out)
 }
 
