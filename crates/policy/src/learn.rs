@@ -44,6 +44,58 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// Records one observation in its stable text form — what events carry in
+    /// `unmapped.observation`: `exec:/path`, `fork`, `connect:1.2.3.4:443`, `connect:[::1]:80`,
+    /// `connect:unix:/path`, `connect:unix:@name`, `listen:tcp:8080`, `listen:udp:53`,
+    /// `listen:8080`, `write:/path`, `exec_map:/path`, `memory:write_execute`,
+    /// `memory:anonymous_execute`, `memory:memfd`.
+    pub fn record_key(&mut self, key: &str) -> Result<(), String> {
+        let bad = || format!("`{key}` is not an observation");
+        let (kind, rest) = key.split_once(':').unwrap_or((key, ""));
+        match kind {
+            "fork" if rest.is_empty() => self.fork = true,
+            "exec" if rest.starts_with('/') => {
+                self.exec.insert(rest.to_string());
+            }
+            "write" if rest.starts_with('/') => {
+                self.write.insert(rest.to_string());
+            }
+            "exec_map" if rest.starts_with('/') => {
+                self.exec_map.insert(rest.to_string());
+            }
+            "memory" => match rest {
+                "write_execute" => self.write_execute = true,
+                "anonymous_execute" => self.anonymous_execute = true,
+                "memfd" => self.memfd = true,
+                _ => return Err(bad()),
+            },
+            "listen" => {
+                let l = Listen::parse(rest)?;
+                if l.ports.lo != l.ports.hi {
+                    return Err(bad());
+                }
+                self.listen.insert((l.transport, l.ports.lo));
+            }
+            "connect" => {
+                let d = match Destination::parse(rest)? {
+                    Destination::Ip { net, ports }
+                        if ports.lo == ports.hi && net.prefix_len() == net.max_prefix_len() =>
+                    {
+                        ObservedDest::Ip(net.addr(), ports.lo)
+                    }
+                    Destination::UnixPath(p) if p.is_exact() => {
+                        ObservedDest::UnixPath(p.as_str().to_string())
+                    }
+                    Destination::UnixAbstract(n) => ObservedDest::UnixAbstract(n),
+                    _ => return Err(bad()),
+                };
+                self.connect.insert(d);
+            }
+            _ => return Err(bad()),
+        }
+        Ok(())
+    }
+
     /// Adds everything `other` saw.
     pub fn absorb(&mut self, other: Observed) {
         self.exec.extend(other.exec);
@@ -169,6 +221,40 @@ mod tests {
             .map(|d| d.to_string())
             .collect();
         assert_eq!(dests, ["10.0.0.0/8:443", "127.0.0.1:8080"]);
+    }
+
+    #[test]
+    fn observation_keys_round_trip() {
+        let mut o = Observed::default();
+        for k in [
+            "exec:/usr/bin/python3.11",
+            "fork",
+            "connect:10.0.0.2:53",
+            "connect:[::1]:8080",
+            "connect:unix:/run/x.sock",
+            "connect:unix:@bus",
+            "listen:tcp:8080",
+            "listen:udp:53",
+            "write:/tmp/out",
+            "exec_map:/usr/lib/libz.so.1",
+            "memory:write_execute",
+        ] {
+            o.record_key(k).unwrap_or_else(|e| panic!("{k}: {e}"));
+        }
+        assert!(o.fork && o.write_execute && !o.memfd);
+        assert!(o
+            .connect
+            .contains(&ObservedDest::Ip("::1".parse().unwrap(), 8080)));
+        assert!(o.listen.contains(&(Transport::Udp, 53)));
+        for bad in [
+            "exec:relative",
+            "connect:10.0.0.0/8:53",
+            "listen:1-2",
+            "memory:x",
+            "nonsense",
+        ] {
+            assert!(o.record_key(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

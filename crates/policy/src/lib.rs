@@ -4,12 +4,15 @@
 //!   listing every problem with its line and column;
 //! - [`Policy`] answers the sensor's questions (`allows_exec`, `allows_ip`, `allows_write`…);
 //! - [`Observed`] is what a learn run saw; [`Policy::merge_observed`] adds it to a policy and
-//!   [`render`] writes a policy back as commented YAML.
+//!   [`render`] writes a policy back as commented YAML;
+//! - [`from_events`] rebuilds what was observed from collected event logs
+//!   (`vigil policy from-events`).
 //!
 //! Architecture invariant: this crate knows nothing of Linux; it never touches the system.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod from_events;
 mod learn;
 mod model;
 mod parse;

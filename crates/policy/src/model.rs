@@ -65,6 +65,42 @@ impl Action {
     }
 }
 
+/// The weakest protection layer a function may run under (see `vigil probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequiredLayer {
+    /// The supervisor with seccomp user notification.
+    KernelSensor,
+    /// At least the in-kernel seccomp filter.
+    KernelFilter,
+    /// Run even unprotected (saying so).
+    None,
+}
+
+impl RequiredLayer {
+    /// The name used in policies and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequiredLayer::KernelSensor => "kernel-sensor",
+            RequiredLayer::KernelFilter => "kernel-filter",
+            RequiredLayer::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for RequiredLayer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "kernel-sensor" => Ok(RequiredLayer::KernelSensor),
+            "kernel-filter" => Ok(RequiredLayer::KernelFilter),
+            "none" => Ok(RequiredLayer::None),
+            other => Err(format!(
+                "unknown layer `{other}`: expected kernel-sensor, kernel-filter or none"
+            )),
+        }
+    }
+}
+
 /// A path, or a glob over paths: `*` matches within one component, `**` across components.
 #[derive(Debug, Clone)]
 pub struct PathPattern {
@@ -414,6 +450,9 @@ pub struct Policy {
     pub mode: Option<Mode>,
     /// Default enforce-mode action.
     pub on_violation: Action,
+    /// The weakest layer the function may run under; below it, it is not started (in Lambda
+    /// the init fails). `None` in the file means unset (run, saying so).
+    pub require: Option<RequiredLayer>,
     /// Programs and processes.
     pub process: ProcessRules,
     /// Network.
@@ -432,6 +471,7 @@ impl Default for Policy {
         Policy {
             mode: None,
             on_violation: Action::Deny,
+            require: None,
             process: ProcessRules::default(),
             network: NetworkRules::default(),
             files: FileRules::default(),

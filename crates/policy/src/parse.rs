@@ -217,6 +217,7 @@ impl Parser {
             "version",
             "mode",
             "on_violation",
+            "require",
             "process",
             "network",
             "files",
@@ -251,6 +252,14 @@ impl Parser {
                 "on_violation" => {
                     if let Some(a) = self.action(value, "on_violation") {
                         policy.on_violation = a;
+                    }
+                }
+                "require" => {
+                    if let Some(s) = self.scalar(value, "require") {
+                        match s.as_str().parse::<RequiredLayer>() {
+                            Ok(r) => policy.require = Some(r),
+                            Err(e) => self.error(s.span(), e),
+                        }
                     }
                 }
                 "process" => self.process(value, &mut policy.process),

@@ -78,6 +78,13 @@ pub fn render(policy: &Policy, header: &[String]) -> String {
         "# In enforce mode a violation is denied (the call fails with EPERM/EACCES) or the process killed."
     );
     let _ = writeln!(out, "on_violation: {}", policy.on_violation.as_str());
+    if let Some(r) = policy.require {
+        let _ = writeln!(
+            out,
+            "# The weakest protection layer acceptable; below it the function does not start."
+        );
+        let _ = writeln!(out, "require: {}", r.as_str());
+    }
 
     out.push_str("\nprocess:\n");
     out.push_str("  # Programs that may run, by resolved path (symlinks followed; a script implies its #! interpreter).\n");
@@ -172,6 +179,7 @@ mod tests {
         let text = r#"version: 1
 mode: detect
 on_violation: kill
+require: kernel-sensor
 process:
   exec: [/usr/bin/python3.11, "/opt/app/*.sh"]
   fork: true

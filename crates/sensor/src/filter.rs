@@ -83,11 +83,18 @@ enum Test {
     MaskedEq { mask: u32, value: u32 },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Check {
     off: u32,
     test: Test,
-    v: V,
+    then: Then,
+}
+
+/// What a matching check leads to: a verdict, or more checks (a conjunction).
+#[derive(Debug, Clone)]
+enum Then {
+    Verdict(V),
+    Rule(Box<Rule>),
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +116,7 @@ fn lo(arg: u8, test: Test, v: V) -> Check {
     Check {
         off: data::arg_lo(arg),
         test,
-        v,
+        then: Then::Verdict(v),
     }
 }
 
@@ -117,7 +124,16 @@ fn hi(arg: u8, test: Test, v: V) -> Check {
     Check {
         off: data::arg_hi(arg),
         test,
-        v,
+        then: Then::Verdict(v),
+    }
+}
+
+/// When argument `arg` passes `test`, apply `rule` (whose own checks see the other arguments).
+fn lo_then(arg: u8, test: Test, rule: Rule) -> Check {
+    Check {
+        off: data::arg_lo(arg),
+        test,
+        then: Then::Rule(Box::new(rule)),
     }
 }
 
@@ -125,6 +141,13 @@ fn hi(arg: u8, test: Test, v: V) -> Check {
 /// truncates on Linux), and `O_TMPFILE` (which requires a write mode anyway).
 pub const OPEN_WRITE_MASK: u32 =
     (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) as u32;
+
+/// `fcntl` command taking a `struct f_owner_ex *`.
+pub const F_SETOWN_EX: u32 = 15;
+/// `ioctl` requests setting a socket's owner from an `int *`.
+pub const FIOSETOWN: u32 = 0x8901;
+/// See [`FIOSETOWN`].
+pub const SIOCSPGRP: u32 = 0x8902;
 
 /// The obsolete `SOCK_PACKET` socket type (deprecated in libc, still accepted by the kernel).
 const SOCK_PACKET: u32 = 10;
@@ -134,11 +157,17 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
     let mut r: BTreeMap<Sys, Rule> = BTreeMap::new();
     let watch = Rule::always(V::Watch);
 
+    // Process creation takes only integer arguments, so it is decided here whenever the
+    // answer is "allow" (learn mode, or a policy with `fork: true`): a notified fork can be
+    // interrupted by a signal before the supervisor reads it, and fork is not expected to fail
+    // with EINTR (a shell's `Cannot fork`). Learn mode infers forks from the processes it sees.
+    let fork_allowed = spec.mode == Mode::Learn || spec.policy.process.fork;
+    let fork_verdict = if fork_allowed { V::Allow } else { V::Watch };
+    r.insert(fork, Rule::always(fork_verdict));
+    r.insert(vfork, Rule::always(fork_verdict));
     for s in [
         execve,
         execveat,
-        fork,
-        vfork,
         connect,
         bind,
         listen,
@@ -174,7 +203,7 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
                 lo(0, Test::AnySet(CLONE_NEW_MASK), V::Deny(libc::EPERM)),
                 lo(0, Test::AnySet(libc::CLONE_THREAD as u32), V::Allow),
             ],
-            otherwise: V::Watch,
+            otherwise: fork_verdict,
         },
     );
     r.insert(
@@ -262,6 +291,103 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
                 .iter()
                 .map(|g| lo(1, Test::Eq(*g), tamper))
                 .collect(),
+            otherwise: V::Allow,
+        },
+    );
+
+    // Other ways to reach the supervisor through its pid: resource limits (RLIMIT_CPU kills),
+    // scheduling, memory policy, and making it the target of SIGIO (F_SETOWN; the signal is
+    // chosen with F_SETSIG and may be SIGKILL).
+    for s in [
+        prlimit64,
+        sched_setaffinity,
+        sched_setscheduler,
+        sched_setparam,
+        sched_setattr,
+        migrate_pages,
+        move_pages,
+    ] {
+        r.insert(
+            s,
+            Rule {
+                checks: pid_checks(0),
+                otherwise: V::Allow,
+            },
+        );
+    }
+    let mut owners: Vec<Check> = pid_checks(2);
+    owners.extend(
+        spec.protected
+            .pgids
+            .iter()
+            .map(|g| lo(2, Test::Eq(g.wrapping_neg()), tamper)),
+    );
+    r.insert(
+        fcntl,
+        Rule {
+            checks: vec![
+                lo_then(
+                    1,
+                    Test::Eq(libc::F_SETOWN as u32),
+                    Rule {
+                        checks: owners,
+                        otherwise: V::Allow,
+                    },
+                ),
+                // The owner is in a struct the filter cannot read: the supervisor checks it.
+                lo(1, Test::Eq(F_SETOWN_EX), V::Watch),
+            ],
+            otherwise: V::Allow,
+        },
+    );
+    r.insert(
+        ioctl,
+        Rule {
+            checks: vec![
+                lo(1, Test::Eq(FIOSETOWN), V::Watch),
+                lo(1, Test::Eq(SIOCSPGRP), V::Watch),
+            ],
+            otherwise: V::Allow,
+        },
+    );
+    // setpriority(which, who, …) and ioprio_set(which, who, …): `who` is a pid for
+    // PRIO_PROCESS / IOPRIO_WHO_PROCESS (0 / 1) and a process group for PRIO_PGRP / IOPRIO_WHO_PGRP.
+    let who = |process: u32, pgrp: u32| -> Vec<Check> {
+        vec![
+            lo_then(
+                0,
+                Test::Eq(process),
+                Rule {
+                    checks: pid_checks(1),
+                    otherwise: V::Allow,
+                },
+            ),
+            lo_then(
+                0,
+                Test::Eq(pgrp),
+                Rule {
+                    checks: spec
+                        .protected
+                        .pgids
+                        .iter()
+                        .map(|g| lo(1, Test::Eq(*g), tamper))
+                        .collect(),
+                    otherwise: V::Allow,
+                },
+            ),
+        ]
+    };
+    r.insert(
+        setpriority,
+        Rule {
+            checks: who(0, 1),
+            otherwise: V::Allow,
+        },
+    );
+    r.insert(
+        ioprio_set,
+        Rule {
+            checks: who(1, 2),
             otherwise: V::Allow,
         },
     );
@@ -417,6 +543,10 @@ fn emit_rule(asm: &mut Asm, sys: Sys, rule: &Rule, spec: &Spec<'_>) {
         asm.ret(ret::ALLOW);
         return;
     }
+    emit_checks(asm, sys, rule, spec);
+}
+
+fn emit_checks(asm: &mut Asm, sys: Sys, rule: &Rule, spec: &Spec<'_>) {
     for c in &rule.checks {
         let skip = asm.label();
         asm.load(c.off);
@@ -428,7 +558,11 @@ fn emit_rule(asm: &mut Asm, sys: Sys, rule: &Rule, spec: &Spec<'_>) {
                 asm.jeq(value, None, Some(skip));
             }
         }
-        asm.ret(verdict_value(c.v, sys, spec));
+        match &c.then {
+            Then::Verdict(v) => asm.ret(verdict_value(*v, sys, spec)),
+            // The nested rule always returns, so falling through to `skip` cannot happen.
+            Then::Rule(r) => emit_checks(asm, sys, r, spec),
+        }
         asm.bind(skip);
     }
     asm.ret(verdict_value(rule.otherwise, sys, spec));
@@ -645,6 +779,30 @@ mod tests {
             run(&p, Sys::prctl, [libc::PR_SET_NAME as u64, 1, 0, 0, 0, 0]),
             a
         );
+    }
+
+    #[test]
+    fn allowed_forks_are_decided_in_the_kernel() {
+        let policy = vigil_policy::parse("p", "version: 1\nprocess:\n  fork: true\n").unwrap();
+        let p = build(&spec(&policy, Layer::Supervised)).unwrap();
+        assert_eq!(
+            run(&p, Sys::clone, [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]),
+            ret::ALLOW
+        );
+        assert_eq!(run(&p, Sys::vfork, [0; 6]), ret::ALLOW);
+        let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_NEWNET) as u64;
+        assert_eq!(
+            run(&p, Sys::clone, [thread, 0, 0, 0, 0, 0]),
+            ret::USER_NOTIF,
+            "namespaces still denied"
+        );
+        let empty = Policy::default();
+        let learn = Spec {
+            mode: Mode::Learn,
+            ..spec(&empty, Layer::Supervised)
+        };
+        let p = build(&learn).unwrap();
+        assert_eq!(run(&p, Sys::fork, [0; 6]), ret::ALLOW);
     }
 
     #[test]

@@ -229,6 +229,9 @@ pub fn install_and_handoff(
             Err(e) if errno_of(&e) == libc::EBUSY => {
                 reason = "a seccomp listener already exists in this process tree (another supervisor); seccomp allows only one".into()
             }
+            Err(e) if errno_of(&e) == libc::EPERM => {
+                reason = "a seccomp filter above this process refuses new listeners (another sensor, such as an outer vigil, supervises it)".into()
+            }
             Err(e) => reason = format!("seccomp user notification unavailable: {e}"),
         }
     }

@@ -87,6 +87,10 @@ pub fn apply(plan: &Plan, abi: u32) -> Applied {
         applied.note = Some("Landlock is not available in this kernel".into());
         return applied;
     }
+    if plan.exec.is_none() && !plan.scope_signals && !plan.scope_abstract_unix {
+        applied.note = Some("Landlock not requested".into());
+        return applied;
+    }
     let result = (|| -> Result<RulesetStatus, landlock::RulesetError> {
         let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::BestEffort);
         if plan.exec.is_some() {

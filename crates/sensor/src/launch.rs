@@ -39,6 +39,12 @@ pub struct RunSpec {
     pub tags: serde_json::Map<String, serde_json::Value>,
     /// The policy file, for the start event.
     pub policy_source: Option<String>,
+    /// Use Landlock where the kernel has it (off only to debug, or to test the layers under
+    /// it on their own).
+    pub landlock: bool,
+    /// If the supervisor dies, kill every process of the function (instead of letting their
+    /// notified calls fail with `ENOSYS`, the default).
+    pub kill_on_supervisor_death: bool,
 }
 
 /// Why a run could not start (the command did not run).
@@ -88,12 +94,22 @@ fn io_err(what: &str) -> impl Fn(std::io::Error) -> RunError + '_ {
 
 /// Runs the command under the sensor and supervises it to the end.
 pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
+    let watchdog = if spec.kill_on_supervisor_death {
+        Some(
+            crate::watchdog::start(sink, &spec.device)
+                .map_err(|e| RunError::Setup(format!("watchdog: {e}")))?,
+        )
+    } else {
+        None
+    };
     let me = std::process::id();
     let my_pgid = rustix::process::getpgid(None)
         .map(|p| p.as_raw_nonzero().get() as u32)
         .unwrap_or(me);
+    let mut pids = vec![me];
+    pids.extend(watchdog);
     let protected = Protected {
-        pids: vec![me],
+        pids,
         pgids: vec![my_pgid],
     };
     let spec_for = |layer| Spec {
@@ -109,7 +125,11 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             .map_err(|e| RunError::Setup(e.to_string()))?,
     };
     let abi = sys::landlock_abi().unwrap_or(0);
-    let ll_plan = landlock::plan(&spec.policy, spec.mode, &spec.program);
+    let ll_plan = if spec.landlock {
+        landlock::plan(&spec.policy, spec.mode, &spec.program)
+    } else {
+        landlock::Plan::default()
+    };
 
     // Everything the child needs is prepared before fork.
     let program = cstring(spec.program.as_bytes(), "the program path")?;
@@ -142,8 +162,12 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
 
     // The monitored processes must not read or write the supervisor's memory, and orphans of
     // the function are re-parented here so their exits are seen.
-    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-        .map_err(|e| RunError::Setup(format!("PR_SET_DUMPABLE: {e}")))?;
+    // Under another sensor (nested vigil) PR_SET_DUMPABLE may be refused: the seccomp checks
+    // on signals and Landlock scoping still protect this supervisor, and the start event says so.
+    let dumpable_note =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+            .err()
+            .map(|e| format!("the supervisor could not be made non-dumpable ({e})"));
     let _ = rustix::process::set_child_subreaper(Some(
         rustix::process::Pid::from_raw(me as i32)
             .ok_or_else(|| RunError::Setup("bad pid".into()))?,
@@ -159,6 +183,9 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         // The child. Only this thread exists; it never returns.
         drop(parent_sock);
         drop(exec_err_r);
+        // fork copied the supervisor's non-dumpable flag; the supervisor must be able to read
+        // this process's memory to check its first exec (the flag resets at exec anyway).
+        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
         let _ = rustix::process::setpgid(None, None);
         if tty_fg {
             // Take the terminal, as a shell gives it to a foreground job (SIGTTOU is blocked
@@ -221,7 +248,10 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         )));
     }
 
-    let start = start_event(&spec, &report, abi, &ll_plan);
+    let mut start = start_event(&spec, &report, abi, &ll_plan);
+    if let Some(n) = &dumpable_note {
+        start.set("warning", n.clone());
+    }
     sink.emit(&start);
     if report.layer != Layer::Supervised {
         eprintln!(
@@ -243,11 +273,13 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         device: spec.device,
         main_pid: child,
         protected: protected.pids.clone(),
+        protected_pgids: protected.pgids.clone(),
         install: report,
         forward_to_pgid: child,
         tags: spec.tags,
+        main_is_child: true,
     };
-    let supervisor = Supervisor::new(cfg, listener, signals, sink)
+    let supervisor = Supervisor::new(cfg, listener, Some(signals), sink)
         .map_err(|e| abort(RunError::Setup(format!("supervisor: {e}"))))?;
     if rustix::io::write(&parent_sock, &[1]).is_err() {
         return Err(abort(RunError::Setup(

@@ -26,3 +26,4 @@ pub mod resolve;
 pub mod sockaddr;
 pub mod supervisor;
 pub mod sys;
+pub mod watchdog;

@@ -509,3 +509,30 @@ pub fn pidfd_send_signal_info(
         unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig, ptr, flags) };
     cvt(ret).map(drop)
 }
+
+/// `F_OWNER_*` kinds of `struct f_owner_ex` (not exported by the libc crate).
+pub mod owner {
+    /// A thread.
+    pub const TID: i32 = 0;
+    /// A process.
+    pub const PID: i32 = 1;
+    /// A process group.
+    pub const PGRP: i32 = 2;
+}
+
+/// `fcntl(fd, F_SETOWN_EX, &{kind, pid})`.
+pub fn fcntl_setown_ex(fd: BorrowedFd<'_>, kind: i32, pid: i32) -> io::Result<()> {
+    const F_SETOWN_EX: i32 = 15;
+    // `struct f_owner_ex { int type; pid_t pid; }`
+    let owner: [i32; 2] = [kind, pid];
+    // SAFETY: `owner` has the layout of `struct f_owner_ex`; the kernel only reads it.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), F_SETOWN_EX, owner.as_ptr()) };
+    cvt(ret.into()).map(drop)
+}
+
+/// `ioctl(fd, request, &value)` for requests that read one `int` (FIOSETOWN, SIOCSPGRP).
+pub fn ioctl_set_int(fd: BorrowedFd<'_>, request: u32, value: i32) -> io::Result<()> {
+    // SAFETY: the requests this is used with read one `int` through the pointer.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::Ioctl, &value as *const i32) };
+    cvt(ret.into()).map(drop)
+}

@@ -82,27 +82,26 @@ impl Supervisor<'_> {
             return Verdict::Allow;
         }
         let mem = is_proc_mem(path);
+        if mem && !self.cfg.policy.allows_write(path) {
+            // Writing process memory through /proc defeats every executable-memory check:
+            // denied in every mode, like the hardening set, unless the policy names it.
+            self.stats.denied += 1;
+            self.report_incident(
+                c,
+                "files.write.proc_mem",
+                format!("Write access to process memory through {path} (code injection) denied"),
+                Severity::Critical,
+                Outcome::Blocked,
+            );
+            return Verdict::Deny(libc::EACCES);
+        }
         let d = Decision {
             allowed: self.cfg.policy.allows_write(path),
             section: Section::Files,
             errno: libc::EACCES,
-            rule: if mem {
-                "files.write.proc_mem"
-            } else {
-                "files.write"
-            },
-            title: if mem {
-                format!(
-                    "Write access to process memory through {path} (code injection) is not allowed"
-                )
-            } else {
-                format!("Write to {path} is not allowed by the policy")
-            },
-            severity: if mem {
-                Severity::Critical
-            } else {
-                Severity::Medium
-            },
+            rule: "files.write",
+            title: format!("Write to {path} is not allowed by the policy"),
+            severity: Severity::Medium,
             obs: Some(Obs::Write(path.to_string())),
             activity: Activity::File {
                 activity,

@@ -18,6 +18,9 @@ impl Supervisor<'_> {
                 format!("kill({target}): a signal to the supervisor's process group")
             }
             Sys::setpgid => "setpgid into the supervisor's process group".to_string(),
+            Sys::fcntl | Sys::ioctl => {
+                "making the supervisor the owner of a file (SIGIO)".to_string()
+            }
             s => format!("{}({}) aimed at the supervisor", s.name(), c.args[0] as u32),
         };
         self.stats.denied += 1;
@@ -29,6 +32,54 @@ impl Supervisor<'_> {
             Outcome::Blocked,
         );
         Reply::err(libc::EPERM)
+    }
+
+    /// `fcntl(F_SETOWN_EX)` and `ioctl(FIOSETOWN|SIOCSPGRP)`: the new owner of a file (who gets
+    /// its SIGIO, or the signal chosen with F_SETSIG) is behind a pointer. The supervisor reads
+    /// it, refuses the supervisor as owner, and otherwise sets it itself on the same open file.
+    pub(super) fn on_set_owner(&mut self, c: &Call) -> Reply {
+        let Ok(raw) = procfs::read_bytes(c.tid, c.args[2], if c.sys == Sys::fcntl { 8 } else { 4 })
+        else {
+            return Reply::err(libc::EFAULT);
+        };
+        let int = |i: usize| i32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
+        let (kind, who) = if c.sys == Sys::fcntl {
+            (int(0), int(4))
+        } else {
+            // A negative value names a process group.
+            let v = int(0);
+            (
+                if v < 0 {
+                    sys::owner::PGRP
+                } else {
+                    sys::owner::PID
+                },
+                v.abs(),
+            )
+        };
+        let protected = match kind {
+            sys::owner::PGRP => self.cfg.protected_pgids.contains(&(who as u32)),
+            _ => self.cfg.protected.contains(&(who as u32)),
+        };
+        if protected {
+            return self.on_tamper(&Call {
+                args: [who as u64, 0, 0, 0, 0, 0],
+                ..*c
+            });
+        }
+        let fd = match self.getfd(c, c.args[0]) {
+            Ok(f) => f,
+            Err(e) => return Reply::errno(e),
+        };
+        let res = if c.sys == Sys::fcntl {
+            sys::fcntl_setown_ex(fd.as_fd(), kind, who)
+        } else {
+            sys::ioctl_set_int(fd.as_fd(), c.args[1] as u32, int(0))
+        };
+        match res {
+            Ok(()) => Reply::val(0),
+            Err(e) => Reply::err(e.raw_os_error().unwrap_or(libc::EINVAL)),
+        }
     }
 
     /// `pidfd_send_signal` names its target by an fd (a pidfd or a `/proc/<pid>` directory),

@@ -56,12 +56,17 @@ pub struct Config {
     pub main_pid: u32,
     /// Processes the function must not touch: the supervisor (and a watchdog).
     pub protected: Vec<u32>,
+    /// Their process groups.
+    pub protected_pgids: Vec<u32>,
     /// What the installing side reported.
     pub install: InstallReport,
     /// Signals received by the supervisor are forwarded to this process group.
     pub forward_to_pgid: u32,
     /// Extra `unmapped` fields on every event (e.g. the function's identity).
     pub tags: serde_json::Map<String, serde_json::Value>,
+    /// The main process is the supervisor's child (`vigil run`); in the Lambda extension
+    /// model it is not, and the run ends when every monitored process is gone.
+    pub main_is_child: bool,
 }
 
 /// Counters, reported at the end.
@@ -159,7 +164,7 @@ pub struct Supervisor<'s> {
     cfg: Config,
     listener: Option<OwnedFd>,
     sink: &'s mut dyn Sink,
-    signals: OwnedFd,
+    signals: Option<OwnedFd>,
     procs: HashMap<u32, Proc>,
     tids: HashMap<u32, u32>,
     pending: Vec<Pending>,
@@ -169,6 +174,7 @@ pub struct Supervisor<'s> {
     main_status: Option<i32>,
     reaped: HashMap<u32, i32>,
     my_creds: procfs::Status,
+    debug: bool,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -188,7 +194,7 @@ impl<'s> Supervisor<'s> {
     pub fn new(
         cfg: Config,
         listener: Option<OwnedFd>,
-        signals: OwnedFd,
+        signals: Option<OwnedFd>,
         sink: &'s mut dyn Sink,
     ) -> io::Result<Self> {
         let my_creds = procfs::status(std::process::id())?;
@@ -206,6 +212,7 @@ impl<'s> Supervisor<'s> {
             main_status: None,
             reaped: HashMap::new(),
             my_creds,
+            debug: std::env::var_os("VIGIL_DEBUG").is_some(),
         })
     }
 
@@ -217,7 +224,7 @@ impl<'s> Supervisor<'s> {
         self.known(self.cfg.main_pid);
         let mut hung_up = self.listener.is_none();
         loop {
-            if hung_up && self.main_status.is_some() {
+            if hung_up && (self.main_status.is_some() || !self.cfg.main_is_child) {
                 break;
             }
             let timeout = if self.exec_polling() {
@@ -229,7 +236,15 @@ impl<'s> Supervisor<'s> {
             };
             let (listener_ev, signal_ev, exited, ready) = {
                 let mut fds: Vec<PollFd<'_>> = Vec::new();
-                fds.push(PollFd::new(&self.signals, PollFlags::IN));
+                // Without a signalfd (extension model), poll a never-ready placeholder: the
+                // listener itself, asking for no events.
+                match &self.signals {
+                    Some(s) => fds.push(PollFd::new(s, PollFlags::IN)),
+                    None => match &self.listener {
+                        Some(l) => fds.push(PollFd::new(l, PollFlags::empty())),
+                        None => return Ok(Outcome::default()),
+                    },
+                }
                 let listener_at = self.listener.as_ref().filter(|_| !hung_up).map(|l| {
                     fds.push(PollFd::new(l, PollFlags::IN));
                     fds.len() - 1
@@ -259,7 +274,7 @@ impl<'s> Supervisor<'s> {
                     Err(Errno::INTR) => continue,
                     Err(e) => return Err(e.into()),
                 }
-                let signal_ev = !fds[0].revents().is_empty();
+                let signal_ev = self.signals.is_some() && !fds[0].revents().is_empty();
                 let listener_ev = listener_at
                     .map(|i| fds[i].revents())
                     .unwrap_or(PollFlags::empty());
@@ -292,7 +307,7 @@ impl<'s> Supervisor<'s> {
                 hung_up = true;
                 self.pending.clear();
             }
-            if hung_up && self.main_status.is_none() {
+            if hung_up && self.main_status.is_none() && self.cfg.main_is_child {
                 // Every monitored process is gone; collect the main one's status.
                 self.reap(true);
             }
@@ -319,7 +334,17 @@ impl<'s> Supervisor<'s> {
     }
 
     fn on_signals(&mut self) {
-        while let Ok(Some((sig, _sender))) = sys::read_signalfd(self.signals.as_fd()) {
+        let Some(signals) = self
+            .signals
+            .as_ref()
+            .map(|s| s.as_fd().try_clone_to_owned())
+        else {
+            return;
+        };
+        let Ok(signals) = signals else {
+            return;
+        };
+        while let Ok(Some((sig, _sender))) = sys::read_signalfd(signals.as_fd()) {
             if sig == libc::SIGCHLD {
                 self.reap(false);
             } else if let (Some(pg), Some(s)) = (
@@ -395,13 +420,48 @@ impl<'s> Supervisor<'s> {
         }
         let st = procfs::status(tid).ok()?;
         self.tids.insert(tid, st.tgid);
+        let new = !self.procs.contains_key(&st.tgid);
         let p = self.known(st.tgid);
         if p.exited {
             // A new process reusing the number of one that exited.
             self.procs.remove(&st.tgid);
             self.known(st.tgid);
         }
+        if new && st.tgid != self.cfg.main_pid {
+            self.on_new_process(st.tgid);
+        }
         Some(st.tgid)
+    }
+
+    /// A process other than the first one shows up: the function forked. Allowed forks are
+    /// decided in the kernel, so this is where learn mode records them and detect mode alerts
+    /// on a policy without `fork: true`.
+    fn on_new_process(&mut self, tgid: u32) {
+        // Forks the filter notifies are decided (and reported) in `on_fork`; here only learn
+        // mode has something to do: record that the function forks, with an event carrying the
+        // observation (so logs can rebuild the policy).
+        if self.cfg.mode != Mode::Learn || !self.observe(&report::Obs::Fork) {
+            return;
+        }
+        let process = self.process_of(tgid, None);
+        let mut e = self.event(
+            vigil_events::Class::Process,
+            1,
+            vigil_events::Severity::Informational,
+            format!(
+                "{} started (forked by {})",
+                tgid,
+                process.parent_process.as_ref().map_or(0, |p| p.pid)
+            ),
+        );
+        e.actor = Some(vigil_events::Actor {
+            process: process.clone(),
+        });
+        e.process = Some(process);
+        e = e.with_outcome(vigil_events::Outcome::Logged);
+        e.set("observation", report::Obs::Fork.key());
+        e.set("syscall", "clone");
+        self.sink.emit(&e);
     }
 
     fn on_exit(&mut self, tgid: u32) {
@@ -432,6 +492,19 @@ impl<'s> Supervisor<'s> {
         };
         self.stats.notifications += 1;
         let reply = self.handle(&n);
+        if self.debug {
+            let what = match &reply {
+                Reply::Now(a) => format!("{a:?}"),
+                Reply::AddFd { .. } => "addfd".to_string(),
+                Reply::Later => "later".to_string(),
+            };
+            eprintln!(
+                "vigil-debug: tid {} {} {:x?} -> {what}",
+                n.tid,
+                Sys::from_nr(n.nr).map_or("?", Sys::name),
+                &n.args[..3]
+            );
+        }
         self.answer(n.id, reply);
     }
 
@@ -514,9 +587,12 @@ impl<'s> Supervisor<'s> {
             shmat => self.on_shmat(&c),
             memfd_create => self.on_memfd(&c),
             pidfd_send_signal => self.on_pidfd_send_signal(&c),
-            kill | tkill | tgkill | rt_sigqueueinfo | rt_tgsigqueueinfo | pidfd_open | setpgid => {
+            kill | tkill | tgkill | rt_sigqueueinfo | rt_tgsigqueueinfo | pidfd_open | setpgid
+            | prlimit64 | sched_setaffinity | sched_setscheduler | sched_setparam
+            | sched_setattr | migrate_pages | move_pages | setpriority | ioprio_set => {
                 self.on_tamper(&c)
             }
+            fcntl | ioctl => self.on_set_owner(&c),
             _ => self.on_hardening(&c),
         }
     }

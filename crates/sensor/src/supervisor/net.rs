@@ -245,7 +245,12 @@ impl Supervisor<'_> {
         }
         match res {
             Ok(()) => Reply::val(0),
-            Err(e) if blocking && e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            // EALREADY: a blocking connect restarted after a signal; the kernel would wait for
+            // the connection in progress, and so does the answer.
+            Err(e)
+                if blocking
+                    && matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) =>
+            {
                 self.pending.push(Pending {
                     id: c.id,
                     tid: c.tid,

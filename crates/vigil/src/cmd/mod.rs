@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod common;
+pub mod lambda;
 pub mod policy;
 pub mod probe;
 pub mod run;
@@ -25,6 +26,9 @@ enum Command {
     Learn(run::LearnArgs),
     /// Report which protection mechanisms this sandbox supports.
     Probe(probe::ProbeArgs),
+    /// AWS Lambda: the layer, its exec wrapper and extension.
+    #[command(subcommand)]
+    Lambda(lambda::LambdaCommand),
     /// Work with policy files.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -66,6 +70,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Learn(a) => run::learn(a),
         Command::Probe(a) => probe::run(a),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Lambda(cmd) => lambda::run(cmd),
         Command::Scan(cmd) => scan::run(cmd),
     }
 }

@@ -23,11 +23,19 @@ pub struct RunArgs {
     #[arg(long, default_value = "-", value_name = "PATH")]
     events: String,
     /// The weakest protection acceptable; below it the command is not run (exit 125).
-    #[arg(long, value_parser = parse_layer, default_value = "none", value_name = "kernel-sensor|kernel-filter|none")]
-    require: Layer,
+    /// Default: the policy's `require`, else none.
+    #[arg(long, value_parser = parse_layer, value_name = "kernel-sensor|kernel-filter|none")]
+    require: Option<Layer>,
     /// In learn mode, where to write (or merge) the learned policy.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Do not add Landlock rules (to debug, or to exercise the seccomp layer on its own).
+    #[arg(long)]
+    no_landlock: bool,
+    /// If the supervisor dies: `fail` (default) makes every watched call of the function fail
+    /// (ENOSYS); `kill` kills the function's whole process tree.
+    #[arg(long, value_parser = ["fail", "kill"], default_value = "fail", value_name = "fail|kill")]
+    on_supervisor_death: String,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -57,6 +65,15 @@ fn parse_layer(s: &str) -> Result<Layer, String> {
     })
 }
 
+/// The sensor layer a policy's `require` names.
+pub fn layer_of(r: Option<vigil_policy::RequiredLayer>) -> Layer {
+    match r {
+        Some(vigil_policy::RequiredLayer::KernelSensor) => Layer::Supervised,
+        Some(vigil_policy::RequiredLayer::KernelFilter) => Layer::KernelOnly,
+        Some(vigil_policy::RequiredLayer::None) | None => Layer::None,
+    }
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("vigil: {msg}");
     ExitCode::from(EXIT_VIGIL)
@@ -70,6 +87,8 @@ struct Job {
     require: Layer,
     command: Vec<OsString>,
     learn_out: Option<PathBuf>,
+    landlock: bool,
+    kill_on_supervisor_death: bool,
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
@@ -80,6 +99,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         },
         None => (Policy::default(), None),
     };
+    let policy_require = policy.require;
     let mode = a.mode.or(policy.mode).unwrap_or(if a.policy.is_some() {
         Mode::Enforce
     } else {
@@ -93,9 +113,11 @@ pub fn run(a: RunArgs) -> ExitCode {
         policy_source: source,
         mode,
         events: a.events,
-        require: a.require,
+        require: a.require.unwrap_or_else(|| layer_of(policy_require)),
         command: a.command,
         learn_out: a.out,
+        landlock: !a.no_landlock,
+        kill_on_supervisor_death: a.on_supervisor_death == "kill",
     })
 }
 
@@ -129,6 +151,8 @@ pub fn learn(a: LearnArgs) -> ExitCode {
         require: Layer::None,
         command: a.command,
         learn_out: Some(a.out),
+        landlock: true,
+        kill_on_supervisor_death: false,
     })
 }
 
@@ -159,6 +183,8 @@ fn execute(job: Job) -> ExitCode {
         device: common::device(),
         tags: serde_json::Map::new(),
         policy_source: job.policy_source,
+        landlock: job.landlock,
+        kill_on_supervisor_death: job.kill_on_supervisor_death,
     };
     let result = match launch::run(spec, sink.as_mut()) {
         Ok(r) => r,

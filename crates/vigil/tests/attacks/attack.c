@@ -1,0 +1,412 @@
+// Attack programs for Vigil's sensor tests: each subcommand tries one way around the sensor
+// and prints what happened, so the test can check both that the attempt failed and that its
+// effect (a connection, a marker file, a shell) did not happen.
+//
+// Build: gcc -O1 -pthread -o attack attack.c
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void report(const char *what, long ret) {
+    if (ret < 0)
+        printf("%s err %d %s\n", what, errno, strerror(errno));
+    else
+        printf("%s ok %ld\n", what, ret);
+    fflush(stdout);
+}
+
+static struct sockaddr_in in4(const char *ip, int port) {
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+}
+
+static int do_connect(const char *ip, int port) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = in4(ip, port);
+    int r = connect(s, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    if (r == 0) {
+        const char *msg = "attack";
+        write(s, msg, strlen(msg));
+    }
+    close(s);
+    errno = e;
+    return r;
+}
+
+// ---- races: another thread rewrites the argument after the check ----
+
+static volatile int racing = 1;
+static struct sockaddr_in race_addr;
+static int race_ports[2];
+
+static void *flip_port(void *unused) {
+    (void)unused;
+    unsigned i = 0;
+    volatile uint16_t *port = &race_addr.sin_port;
+    while (racing) *port = htons(race_ports[++i & 1]);
+    return NULL;
+}
+
+static char race_path[256];
+static char race_paths[2][256];
+
+static void *flip_path(void *unused) {
+    (void)unused;
+    unsigned i = 0;
+    volatile char *dst = race_path;
+    while (racing) {
+        const char *src = race_paths[++i & 1];
+        for (size_t k = 0; k < sizeof race_path; k++) {
+            dst[k] = src[k];
+            if (!src[k]) break;
+        }
+    }
+    return NULL;
+}
+
+static int connect_race(int allowed, int forbidden, int iters) {
+    race_ports[0] = allowed;
+    race_ports[1] = forbidden;
+    race_addr = in4("127.0.0.1", allowed);
+    pthread_t t;
+    pthread_create(&t, NULL, flip_port, NULL);
+    int ok = 0, denied = 0;
+    for (int i = 0; i < iters; i++) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(s, (struct sockaddr *)&race_addr, sizeof race_addr) == 0) {
+            write(s, "race", 4);
+            ok++;
+        } else if (errno == EPERM) {
+            denied++;
+        }
+        close(s);
+    }
+    racing = 0;
+    pthread_join(t, NULL);
+    printf("connect_race ok %d denied %d\n", ok, denied);
+    return 0;
+}
+
+static int open_race(const char *allowed, const char *forbidden, int iters) {
+    strncpy(race_paths[0], allowed, 255);
+    strncpy(race_paths[1], forbidden, 255);
+    memcpy(race_path, race_paths[0], sizeof race_path);
+    pthread_t t;
+    pthread_create(&t, NULL, flip_path, NULL);
+    int ok = 0, denied = 0;
+    for (int i = 0; i < iters; i++) {
+        int fd = open(race_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            write(fd, "race\n", 5);
+            close(fd);
+            ok++;
+        } else if (errno == EACCES) {
+            denied++;
+        }
+    }
+    racing = 0;
+    pthread_join(t, NULL);
+    printf("open_race ok %d denied %d\n", ok, denied);
+    return 0;
+}
+
+// Each child starts a flipping thread and execs; the forbidden program leaves a marker.
+static int exec_race(const char *allowed, const char *forbidden, int iters) {
+    strncpy(race_paths[0], allowed, 255);
+    strncpy(race_paths[1], forbidden, 255);
+    int exited0 = 0, killed = 0, other = 0;
+    for (int i = 0; i < iters; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            memcpy(race_path, race_paths[0], sizeof race_path);
+            pthread_t t;
+            pthread_create(&t, NULL, flip_path, NULL);
+            char *argv[] = {race_path, NULL};
+            for (int k = 0; k < 50; k++) execve(race_path, argv, environ);
+            _exit(111);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) exited0++;
+        else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) killed++;
+        else other++;
+    }
+    printf("exec_race exited0 %d killed %d other %d\n", exited0, killed, other);
+    return 0;
+}
+
+// ---- executables ----
+
+static int exec_path(char **args) {
+    const char *path = args[0];
+    execve(path, args, environ);
+    report("execve", -1);
+    return 1;
+}
+
+static int execveat_fd(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { report("open", -1); return 1; }
+    char *argv[] = {(char *)path, NULL};
+    syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+    report("execveat", -1);
+    return 1;
+}
+
+static int memfd_exec(const char *src) {
+    int mfd = syscall(SYS_memfd_create, "payload", 0);
+    report("memfd_create", mfd);
+    if (mfd < 0) return 1;
+    int in = open(src, O_RDONLY);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0) write(mfd, buf, n);
+    close(in);
+    char *argv[] = {"payload", NULL};
+    syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+    report("execveat_memfd", -1);
+    return 1;
+}
+
+static int vfork_exec(const char *path) {
+    pid_t p = vfork();
+    if (p == 0) {
+        char *argv[] = {(char *)path, NULL};
+        execve(path, argv, environ);
+        _exit(errno == EACCES ? 77 : 78);
+    }
+    if (p < 0) { report("vfork", -1); return 1; }
+    int st;
+    waitpid(p, &st, 0);
+    printf("vfork_exec child_status %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    return 0;
+}
+
+// ---- executable memory ----
+
+static const unsigned char ret42[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3}; // mov eax,42; ret
+
+static int wx(void) {
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) { report("mmap_wx", -1); return 1; }
+    memcpy(m, ret42, sizeof ret42);
+    int r = ((int (*)(void))m)();
+    printf("mmap_wx ok shellcode_returned %d\n", r);
+    return 0;
+}
+
+static int mprotect_x(void) {
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memcpy(m, ret42, sizeof ret42);
+    if (mprotect(m, 4096, PROT_READ | PROT_EXEC) != 0) { report("mprotect_x", -1); return 1; }
+    int r = ((int (*)(void))m)();
+    printf("mprotect_x ok shellcode_returned %d\n", r);
+    return 0;
+}
+
+// ---- other ABIs ----
+
+static int int80(void) {
+    long ret;
+    // i386 getpid (20) through the 32-bit entry point.
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+    printf("int80 survived %ld\n", ret);
+    return 0;
+}
+
+static int x32(void) {
+    long r = syscall(0x40000000 | SYS_getpid);
+    printf("x32 survived %ld\n", r);
+    return 0;
+}
+
+static int uring(void) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    report("io_uring_setup", syscall(SYS_io_uring_setup, 4, &p));
+    return 0;
+}
+
+// ---- tampering with the supervisor (our parent) ----
+
+static int tamper(void) {
+    pid_t sup = getppid();
+    pid_t pg = getpgid(sup);
+    report("kill_supervisor", kill(sup, SIGKILL));
+    report("kill_all", kill(-1, 0));
+    report("kill_supervisor_group", kill(-pg, 0));
+    report("tgkill", syscall(SYS_tgkill, sup, sup, SIGKILL));
+    report("tkill", syscall(SYS_tkill, sup, SIGKILL));
+    report("pidfd_open", syscall(SYS_pidfd_open, sup, 0));
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d", sup);
+    int dfd = open(p, O_RDONLY | O_DIRECTORY);
+    report("pidfd_send_signal_procdir", syscall(SYS_pidfd_send_signal, dfd, SIGKILL, NULL, 0));
+    char buf[16];
+    struct iovec l = {buf, sizeof buf}, r = {(void *)0x400000, sizeof buf};
+    report("process_vm_readv", syscall(SYS_process_vm_readv, sup, &l, 1, &r, 1, 0));
+    report("ptrace_attach", ptrace(PTRACE_ATTACH, sup, 0, 0));
+    snprintf(p, sizeof p, "/proc/%d/mem", sup);
+    report("open_supervisor_mem", open(p, O_RDWR));
+    report("prctl_dumpable", prctl(PR_SET_DUMPABLE, 0, 0, 0, 0));
+    report("setpgid_supervisor_group", setpgid(0, pg));
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog fp = {1, &allow};
+    report("seccomp_listener", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp));
+    report("personality_read_implies_exec", personality(READ_IMPLIES_EXEC));
+    report("unshare_user", unshare(CLONE_NEWUSER));
+    report("raw_socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+    report("packet_socket", socket(AF_PACKET, SOCK_DGRAM, 0));
+    report("open_self_mem", open("/proc/self/mem", O_RDWR));
+    struct rlimit cpu = {1, 1};
+    report("prlimit_supervisor", prlimit(sup, RLIMIT_CPU, &cpu, NULL));
+    report("setpriority_supervisor", setpriority(PRIO_PROCESS, sup, 19));
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    report("sched_setaffinity_supervisor", sched_setaffinity(sup, sizeof set, &set));
+    int pfd[2];
+    pipe(pfd);
+    report("fcntl_setown_supervisor", fcntl(pfd[0], F_SETOWN, sup));
+    struct f_owner_ex ex = {F_OWNER_PID, sup};
+    report("fcntl_setown_ex_supervisor", fcntl(pfd[0], F_SETOWN_EX, &ex));
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int who = sup;
+    report("ioctl_fiosetown_supervisor", ioctl(s, FIOSETOWN, &who));
+    // The same calls aimed at itself stay allowed.
+    struct f_owner_ex self_ex = {F_OWNER_PID, getpid()};
+    report("benign_fcntl_setown_ex_self", fcntl(pfd[0], F_SETOWN_EX, &self_ex));
+    int me = getpid();
+    report("benign_ioctl_fiosetown_self", ioctl(s, FIOSETOWN, &me));
+    report("benign_setpriority_self", setpriority(PRIO_PROCESS, 0, 1));
+    return 0;
+}
+
+// ---- signals while calls are notified: no hang, no double effect ----
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int s) { (void)s; alarms++; }
+
+static int signals(int n, int port, const char *dir) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm; // no SA_RESTART
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 200}, {0, 200}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int conn_ok = 0, conn_eintr = 0, conn_other = 0, open_ok = 0, open_eexist = 0, open_eintr = 0;
+    for (int i = 0; i < n; i++) {
+        int r = do_connect("127.0.0.1", port);
+        if (r == 0) conn_ok++;
+        else if (errno == EINTR) conn_eintr++;
+        else conn_other++;
+        char p[512];
+        snprintf(p, sizeof p, "%s/f%d", dir, i);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd >= 0) { open_ok++; close(fd); }
+        else if (errno == EEXIST) open_eexist++;
+        else if (errno == EINTR) open_eintr++;
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("signals conn_ok %d conn_eintr %d conn_other %d open_ok %d open_eexist %d open_eintr %d alarms %d\n",
+           conn_ok, conn_eintr, conn_other, open_ok, open_eexist, open_eintr, (int)alarms);
+    return 0;
+}
+
+static int wait_then_connect(const char *file, int port) {
+    struct stat st;
+    for (int i = 0; i < 1000 && stat(file, &st) != 0; i++) usleep(10000);
+    report("connect_after_wait", do_connect("127.0.0.1", port));
+    report("open_write_after_wait", open("/tmp/vigil-fail-closed-marker", O_WRONLY | O_CREAT, 0644));
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: attack NAME [ARGS]\n"); return 2; }
+    const char *c = argv[1];
+    if (!strcmp(c, "noop")) { puts("noop ok"); return 0; }
+    if (!strcmp(c, "connect") && argc == 4) { report("connect", do_connect(argv[2], atoi(argv[3]))); return 0; }
+    if (!strcmp(c, "connect_race") && argc == 5) return connect_race(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    if (!strcmp(c, "udp") && argc == 4) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = in4(argv[2], atoi(argv[3]));
+        report("sendto", sendto(s, "exfil", 5, 0, (struct sockaddr *)&a, sizeof a));
+        return 0;
+    }
+    if (!strcmp(c, "unix") && argc == 3) {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un a = {0};
+        a.sun_family = AF_UNIX;
+        strncpy(a.sun_path, argv[2], sizeof a.sun_path - 1);
+        int r = connect(s, (struct sockaddr *)&a, sizeof a);
+        if (r == 0) write(s, "unix", 4);
+        report("unix_connect", r);
+        return 0;
+    }
+    if (!strcmp(c, "exec") && argc >= 3) return exec_path(argv + 2);
+    if (!strcmp(c, "exec_race") && argc == 5) return exec_race(argv[2], argv[3], atoi(argv[4]));
+    if (!strcmp(c, "execveat") && argc == 3) return execveat_fd(argv[2]);
+    if (!strcmp(c, "memfd_exec") && argc == 3) return memfd_exec(argv[2]);
+    if (!strcmp(c, "vfork_exec") && argc == 3) return vfork_exec(argv[2]);
+    if (!strcmp(c, "fork")) {
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        report("fork", p);
+        if (p > 0) waitpid(p, NULL, 0);
+        return 0;
+    }
+    if (!strcmp(c, "write") && argc == 3) {
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        report("open_write", fd);
+        if (fd >= 0) write(fd, "written\n", 8);
+        return 0;
+    }
+    if (!strcmp(c, "open_race") && argc == 5) return open_race(argv[2], argv[3], atoi(argv[4]));
+    if (!strcmp(c, "rename") && argc == 4) { report("rename", rename(argv[2], argv[3])); return 0; }
+    if (!strcmp(c, "link") && argc == 4) { report("link", link(argv[2], argv[3])); return 0; }
+    if (!strcmp(c, "symlink") && argc == 4) { report("symlink", symlink(argv[2], argv[3])); return 0; }
+    if (!strcmp(c, "unlink") && argc == 3) { report("unlink", unlink(argv[2])); return 0; }
+    if (!strcmp(c, "wx")) return wx();
+    if (!strcmp(c, "mprotect_x")) return mprotect_x();
+    if (!strcmp(c, "int80")) return int80();
+    if (!strcmp(c, "x32")) return x32();
+    if (!strcmp(c, "io_uring")) return uring();
+    if (!strcmp(c, "tamper")) return tamper();
+    if (!strcmp(c, "signals") && argc == 5) return signals(atoi(argv[2]), atoi(argv[3]), argv[4]);
+    if (!strcmp(c, "wait_then_connect") && argc == 4) return wait_then_connect(argv[2], atoi(argv[3]));
+    fprintf(stderr, "attack: unknown or malformed command %s\n", c);
+    return 2;
+}
