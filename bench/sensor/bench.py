@@ -36,7 +36,7 @@ VARIANTS = {
     "notify": "minimal notifying supervisor, answers CONTINUE (notifsup)",
     "notify-sync": "same, with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (notifsup --sync)",
     "notify-onbehalf": "minimal supervisor performing connect on the caller's behalf (notifsup --onbehalf)",
-    "vigil-detect": "vigil in detect mode (no Landlock execute rules)",
+    "vigil-nolandlock": "vigil with `--no-landlock` (seccomp layer only)",
     "vigil-devnull": "vigil, events to /dev/null",
     "vigil": "vigil, events to a file (the main figure)",
     "vigil-pipe": "vigil, events on stderr read through a pipe (as a Lambda runtime reads them)",
@@ -113,8 +113,8 @@ class Bench:
             return [self.vigil, "run", "--policy", policy, "--events", events, "--"] + argv
         if variant == "vigil-devnull":
             return [self.vigil, "run", "--policy", policy, "--events", "/dev/null", "--"] + argv
-        if variant == "vigil-detect":
-            return [self.vigil, "run", "--policy", policy, "--mode", "detect", "--events", "/dev/null",
+        if variant == "vigil-nolandlock":
+            return [self.vigil, "run", "--policy", policy, "--no-landlock", "--events", "/dev/null",
                     "--"] + argv
         if variant == "vigil-pipe":
             return [self.vigil, "run", "--policy", policy, "--"] + argv
@@ -190,7 +190,7 @@ class Bench:
         w = self.workload
         return [
             ("getppid", lambda k: [w, "getppid", str(k)], n(400000), n(4000), MAIN),
-            ("open_ro", lambda k: [w, "open_ro", str(k), ro], n(40000), n(2000), MAIN + ["vigil-detect"]),
+            ("open_ro", lambda k: [w, "open_ro", str(k), ro], n(40000), n(2000), MAIN + ["vigil-nolandlock"]),
             ("connect", lambda k: [w, "connect", str(k), str(self.port)], n(2000), n(300),
              MAIN + notified + ["notify-onbehalf", "vigil-devnull", "vigil-pipe"]),
             ("forkexec", lambda k: [w, "forkexec", str(k)], n(150), n(40),
@@ -476,7 +476,7 @@ def report(a, b, wls, micro, start, rss, sysc, load0, load1, elapsed, pinned):
             f"pairs against {base}):\n")
         add(f"| variant | median | − {base} | / {base} |")
         add("|---|---:|---:|---:|")
-        for v in ["unmonitored", "floor", "notify", "notify-sync", "notify-onbehalf", "vigil-detect",
+        for v in ["unmonitored", "floor", "notify", "notify-sync", "notify-onbehalf", "vigil-nolandlock",
                   "vigil-devnull", "vigil", "vigil-pipe"]:
             if v in r and r[v]:
                 add(f"| {VARIANTS[v]} | {fmt(MED(r[v]))} | {fmt(MED(diff(name, v, base)), True)} | "

@@ -4,9 +4,10 @@
  *
  *   notifsup [--sync] [--onbehalf] CMD [ARGS...]
  *
- * Notifies the same calls vigil notifies for the benchmark's workloads — connect, fork/vfork,
- * clone without CLONE_THREAD, execve/execveat, mmap/mprotect with PROT_EXEC (clone3 fails with
- * ENOSYS so libc uses clone, as under vigil) — and allows everything else in the kernel.
+ * Notifies the same calls vigil notifies for the benchmark's workloads and their policy —
+ * connect, execve/execveat, mmap/mprotect with PROT_EXEC — and allows everything else in the
+ * kernel. Process creation is not notified: with a policy that allows it (`fork: true`), vigil
+ * decides fork/vfork/clone in the kernel too. clone3 fails with ENOSYS, as under vigil.
  * The supervisor (this process) answers each notification at once:
  *   default      SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel runs the call (no decision work);
  *   --onbehalf   connect is performed here, as vigil does: read the address from the caller's
@@ -23,7 +24,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,14 +76,13 @@ static void rule_always(unsigned n, uint32_t ret) {
     emit((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret));
 }
 
-/* nr == n: notify when (low half of argument `arg` & bits) is non-zero (or zero, if `when_clear`),
- * else allow. Only the matching path loads the argument, and it returns. */
-static void rule_bits(unsigned n, unsigned arg, uint32_t bits, int when_clear) {
+/* nr == n: notify when (low half of argument `arg` & bits) is non-zero, else allow. Only the
+ * matching path loads the argument, and it returns. */
+static void rule_bits(unsigned n, unsigned arg, uint32_t bits) {
     emit((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, n, 0, 4));
     emit((struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                                       offsetof(struct seccomp_data, args) + 8 * arg));
-    emit((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, when_clear ? 1 : 0,
-                                      when_clear ? 0 : 1));
+    emit((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1));
     emit((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
     emit((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 }
@@ -94,14 +93,11 @@ static void build(void) {
     emit((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
     emit((struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
     rule_always(SYS_connect, SECCOMP_RET_USER_NOTIF);
-    rule_always(SYS_fork, SECCOMP_RET_USER_NOTIF);
-    rule_always(SYS_vfork, SECCOMP_RET_USER_NOTIF);
     rule_always(SYS_execve, SECCOMP_RET_USER_NOTIF);
     rule_always(SYS_execveat, SECCOMP_RET_USER_NOTIF);
     rule_always(SYS_clone3, SECCOMP_RET_ERRNO | ENOSYS);
-    rule_bits(SYS_clone, 0, CLONE_THREAD, 1);
-    rule_bits(SYS_mmap, 2, PROT_EXEC, 0);
-    rule_bits(SYS_mprotect, 2, PROT_EXEC, 0);
+    rule_bits(SYS_mmap, 2, PROT_EXEC);
+    rule_bits(SYS_mprotect, 2, PROT_EXEC);
     emit((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 }
 

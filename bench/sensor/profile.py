@@ -96,8 +96,7 @@ def groups_of(sym, dso):
 def in_kernel(b, argv, n, policy, out, variants):
     """For in-kernel decisions (open_ro): the workload's own time by part, per variant."""
     print("\n## open_ro: the function's own time per operation, by part (no supervisor work)\n")
-    names = {"floor": "floor", "vigil-detect": "vigil, detect mode (no Landlock execute rules)",
-             "vigil-devnull": "vigil, enforce mode"}
+    names = {"floor": "floor", "vigil-nolandlock": "vigil --no-landlock", "vigil-devnull": "vigil"}
     print("| part | " + " | ".join(names.get(v, v) for v in variants) + " |")
     print("|---|" + "---:|" * len(variants))
     table = {}
@@ -137,7 +136,7 @@ def main():
         for name in a.workloads.split(","):
             if name == "open_ro":
                 in_kernel(b, wls[name][1], 1000000, policy, a.out,
-                          ["floor", "vigil-detect", "vigil-devnull"])
+                          ["floor", "vigil-nolandlock", "vigil-devnull"])
             else:
                 profile(b, name, wls[name][1], sizes[name], policy, a.out)
     finally:
