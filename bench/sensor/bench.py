@@ -85,7 +85,8 @@ class Bench:
         self.denials = 0
         self.vigil_runs = 0
         self.seq = 0
-        self.busy = []  # other work's share of the CPUs, measured before rounds
+        self.shares = []  # other work's share of the CPUs during each round
+        self.loaded = 0  # rounds left out because of it
         self.log = open(os.path.join(self.out, "raw.jsonl"), "w")
         self.sync_ok = self.probe_sync()
 
@@ -211,29 +212,58 @@ class Bench:
 
     # ---- measurements ---------------------------------------------------------------------
 
+    def rounds(self, want, body, label):
+        """Runs `body(round)` until `want` rounds ran on a quiet machine, or 2×want rounds in all.
+        Before each round it waits (up to 2 minutes) for the other work to use < 25% of the
+        CPUs; during the round it measures the share the other work took (all CPU time on the
+        machine minus this benchmark's own and its children's). A round where that share was
+        above 25% is "loaded" and left out of the figures. Returns the list of clean rounds."""
+        clean, rnd, t0 = [], 0, time.time()
+        while len(clean) < want and rnd < 2 * want:
+            wait_quiet(patience=120)
+            snap = load_snapshot()
+            body(rnd)
+            share = others_share(snap)
+            self.shares.append(share)
+            if share <= LOADED:
+                clean.append(rnd)
+            else:
+                self.loaded += 1
+            print(f"  {label} round {rnd + 1}: other work {100 * share:.0f}% "
+                  f"({len(clean)}/{want} clean, {time.time() - t0:.0f} s)", file=sys.stderr)
+            rnd += 1
+        return clean
+
     def micro(self, wls, policy):
-        res = {w[0]: {v: [] for v in w[4]} for w in wls}
+        per_round = []  # per round: {(workload, variant): ns per op}
         jobs = [(w, v) for w in wls for v in w[4] if v != "strace" or self.strace]
-        t0 = time.time()
-        for rnd in range(self.a.rounds):
-            self.busy.append(wait_quiet())
+
+        def body(rnd):
             random.shuffle(jobs)
+            got = {}
             for (name, argv, n, n_strace, _), v in jobs:
                 ns = self.run_op(v, argv(n_strace if v == "strace" else n), policy)
-                res[name][v].append(ns)
+                got[(name, v)] = ns
                 self.log.write(json.dumps({"kind": "micro", "round": rnd, "workload": name,
                                            "variant": v, "ns_per_op": ns}) + "\n")
-            print(f"  round {rnd + 1}/{self.a.rounds} ({time.time() - t0:.0f} s)", file=sys.stderr)
+            per_round.append(got)
+
+        clean = self.rounds(self.a.rounds, body, "micro")
+        self.micro_rounds = (len(clean), len(per_round))
+        res = {w[0]: {v: [] for v in w[4]} for w in wls}
+        for rnd in clean:
+            for (name, v), ns in per_round[rnd].items():
+                res[name][v].append(ns)
         return res
 
     def startup(self, policy):
         """Wall time of one whole run of `CMD /bin/true`, in batches of 10, interleaved."""
         vs = ["unmonitored", "floor", "notify", "vigil-binary", "vigil"] + (["strace"] if self.strace else [])
-        res = {v: [] for v in vs}
-        for rnd in range(self.a.startup_rounds):
-            if rnd % 5 == 0:
-                self.busy.append(wait_quiet())
+        per_round = []
+
+        def body(rnd):
             random.shuffle(vs)
+            got = {}
             for v in vs:
                 events = None
                 if v == "vigil-binary":
@@ -245,13 +275,20 @@ class Bench:
                 r = subprocess.run([self.tool("spawntime"), "10"] + cmd, capture_output=True, text=True)
                 if r.returncode != 0:
                     raise SystemExit(f"bench: spawntime {' '.join(cmd)} failed\n{r.stderr}")
-                xs = [int(x) for x in r.stdout.split()]
-                res[v].extend(xs)
-                self.log.write(json.dumps({"kind": "startup", "round": rnd, "variant": v, "ns": xs}) + "\n")
+                got[v] = [int(x) for x in r.stdout.split()]
+                self.log.write(json.dumps({"kind": "startup", "round": rnd, "variant": v, "ns": got[v]}) + "\n")
                 if events:
                     with open(events) as f:
                         self.count_denials(f.readlines())
                     os.unlink(events)
+            per_round.append(got)
+
+        clean = self.rounds(self.a.startup_rounds, body, "start-up")
+        self.startup_rounds = (len(clean), len(per_round))
+        res = {v: [] for v in vs}
+        for rnd in clean:
+            for v, xs in per_round[rnd].items():
+                res[v].extend(xs)
         return res
 
     def peak_rss(self, cmd):
@@ -348,6 +385,28 @@ def cpu_busy(interval=0.3):
     return 1.0 - (i1 - i0) / max(1, t1 - t0)
 
 
+LOADED = 0.25  # a round where other work took more of the CPUs than this is left out
+
+
+def load_snapshot():
+    """(busy CPU seconds of the whole machine, CPU seconds of this process and its waited-for
+    children, wall time)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = (sum(v[:8]) - v[3] - v[4]) / hz
+    t = os.times()
+    return busy, t.user + t.system + t.children_user + t.children_system, time.time()
+
+
+def others_share(before):
+    """Share of all CPUs used by other work since `before` (a load_snapshot)."""
+    b0, m0, w0 = before
+    b1, m1, w1 = load_snapshot()
+    wall = max(1e-3, w1 - w0) * (os.cpu_count() or 1)
+    return max(0.0, ((b1 - b0) - (m1 - m0)) / wall)
+
+
 def wait_quiet(limit=0.25, patience=60.0):
     """Waits (up to `patience` s) until other work uses less than `limit` of the machine; returns
     the last measured fraction."""
@@ -405,13 +464,14 @@ def report(a, b, wls, micro, start, rss, sysc, load0, load1, elapsed, pinned):
 
     cpu = (f"**pinned to one CPU** (`taskset`-style affinity {sorted(pinned)}: function and supervisor "
            f"share it)" if pinned else "not pinned")
-    add(f"Machine: {machine()}; **shared with other work**: before each round the benchmark waits (up "
-        f"to 60 s) for the other work to use < 25% of the CPUs; measured then, it used "
-        f"{100 * MED(b.busy):.0f}% (median; max {100 * max(b.busy):.0f}%), load average "
-        f"{load0[0]:.2f} at start and {load1[0]:.2f} at end; {cpu}. vigil {git_rev(a.root)}, release build; "
+    add(f"Machine: {machine()}; **shared with other work**: during a round, other work took "
+        f"{100 * MED(b.shares):.0f}% of the CPUs (median over rounds; max {100 * max(b.shares):.0f}%); "
+        f"{b.loaded} rounds where it took more than {100 * LOADED:.0f}% were left out and rerun; "
+        f"load average {load0[0]:.2f} at start and {load1[0]:.2f} at end; {cpu}. vigil {git_rev(a.root)}, release build; "
         f"{datetime.date.today().isoformat()}; run as {'root' if os.geteuid() == 0 else 'an unprivileged user'}; "
         f"{elapsed:.0f} s in all.\n")
-    add(f"Per-operation times are medians over {a.rounds} interleaved rounds; ratios and differences are "
+    add(f"Per-operation times are medians over {b.micro_rounds[0]} clean interleaved rounds (of "
+        f"{b.micro_rounds[1]} run; start-up: {b.startup_rounds[0]} of {b.startup_rounds[1]}); ratios and differences are "
         f"medians of per-round pairs. vigil runs in enforce mode with a policy learned by `vigil learn`; "
         f"{b.vigil_runs} measured vigil runs, **{b.denials} denials**.\n")
     add("| workload (per operation) | unmonitored | floor | vigil | strace -f | vigil / floor | "
