@@ -443,7 +443,7 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cloud: Option<Cloud>,
     /// Details without an OCSF attribute: `syscall`, `mode`, `rule`, `layer`, `enforcement`,
-    /// `learned`, function name/version/ARN, … (documented in docs/events.md).
+    /// `observation`, `function`, … (documented in docs/events.md).
     #[serde(skip_serializing_if = "serde_json::Map::is_empty", default)]
     pub unmapped: serde_json::Map<String, serde_json::Value>,
 }

@@ -50,7 +50,8 @@ impl Api {
     pub fn new(runtime_api: &str) -> Api {
         Api {
             base: format!("http://{runtime_api}"),
-            agent: ureq::AgentBuilder::new()
+            // The collector URL's host is resolved by our NSS-free resolver (crate::dns).
+            agent: crate::dns::agent_builder()
                 .timeout_connect(Duration::from_secs(2))
                 .build(),
         }

@@ -1,15 +1,21 @@
 //! Shipping events to a collector (`VIGIL_COLLECTOR`): a bounded queue, flushed in batches at
 //! the end of each invocation and at shutdown. A slow or unreachable collector never blocks the
 //! function beyond one flush's timeout and never makes events disappear silently: what cannot
-//! be kept is counted, and the count is reported in an event.
+//! be kept is counted, and the count is reported in an event. After a failed delivery the
+//! collector is left alone for a while ([`Collector::backing_off`]), so that a collector that is
+//! down costs one flush's timeout, not one per invocation.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Most events kept while the collector is unreachable.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 /// Most events per request.
 pub const BATCH: usize = 500;
+/// The first pause after a failed delivery; it doubles with each failure in a row.
+pub const BACKOFF_FIRST: Duration = Duration::from_secs(5);
+/// The longest pause.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// The queue for one collector URL.
 pub struct Collector {
@@ -23,6 +29,10 @@ pub struct Collector {
     pub reported: u64,
     /// Events delivered.
     pub delivered: u64,
+    /// Failed deliveries in a row.
+    failures: u32,
+    /// No delivery is tried before this.
+    retry_at: Option<Instant>,
 }
 
 impl Collector {
@@ -35,7 +45,29 @@ impl Collector {
             dropped: 0,
             reported: 0,
             delivered: 0,
+            failures: 0,
+            retry_at: None,
         }
+    }
+
+    /// A delivery failed: pause deliveries (5 s, doubling up to 5 min).
+    pub fn failed(&mut self, now: Instant) {
+        let pause = BACKOFF_FIRST
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(BACKOFF_MAX);
+        self.failures = self.failures.saturating_add(1);
+        self.retry_at = Some(now + pause);
+    }
+
+    /// A delivery succeeded.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+        self.retry_at = None;
+    }
+
+    /// Whether deliveries are paused after a failure.
+    pub fn backing_off(&self, now: Instant) -> bool {
+        self.retry_at.is_some_and(|t| now < t)
     }
 
     /// Queues one JSON line; when full, the oldest line is dropped (and counted).
@@ -107,5 +139,24 @@ mod tests {
         assert_eq!(c.pending(), 3);
         assert_eq!(c.dropped, 3);
         assert_eq!(c.take_batch(), vec!["3\n", "4\n", "5\n"]);
+    }
+
+    #[test]
+    fn failures_pause_deliveries_longer_each_time_until_one_succeeds() {
+        let mut c = Collector::new("http://x".into(), 3);
+        let t0 = Instant::now();
+        assert!(!c.backing_off(t0));
+        c.failed(t0);
+        assert!(c.backing_off(t0 + Duration::from_secs(4)));
+        assert!(!c.backing_off(t0 + Duration::from_secs(5)));
+        c.failed(t0);
+        assert!(c.backing_off(t0 + Duration::from_secs(9)));
+        assert!(!c.backing_off(t0 + Duration::from_secs(10)));
+        for _ in 0..40 {
+            c.failed(t0);
+        }
+        assert!(!c.backing_off(t0 + BACKOFF_MAX));
+        c.succeeded();
+        assert!(!c.backing_off(t0));
     }
 }

@@ -11,7 +11,7 @@ use crate::api::Api;
 use crate::collector::{self, Collector};
 use crate::env::LambdaEnv;
 use crate::handoff::{self, Hello, Welcome};
-use crate::sink::{Function, LambdaSink, Shared};
+use crate::sink::{Function, Invocation, LambdaSink, Shared};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -29,6 +29,28 @@ pub const NAME: &str = "vigil";
 
 /// Time budget of one collector flush.
 const FLUSH_BUDGET: Duration = Duration::from_secs(2);
+/// The shutdown phase when SHUTDOWN carries no deadline (Lambda's limit with external
+/// extensions).
+const SHUTDOWN_DEFAULT: Duration = Duration::from_millis(2000);
+/// Kept free at the end of the shutdown phase to write the Stop event and exit.
+const SHUTDOWN_MARGIN: Duration = Duration::from_millis(300);
+/// How long SHUTDOWN waits for the supervisor to report the runtime's end.
+const RUNTIME_END_WAIT: Duration = Duration::from_millis(300);
+/// How long to wait for `platform.start` of an invocation once INVOKE is read (telemetry is
+/// buffered for 25 ms).
+const START_WAIT: Duration = Duration::from_secs(1);
+
+/// What the Telemetry API tells the extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Platform {
+    /// `platform.start`: the runtime got invocation `request` at `time_ms`.
+    Start {
+        request: String,
+        time_ms: Option<i64>,
+    },
+    /// `platform.runtimeDone`: the runtime answered `request`.
+    RuntimeDone { request: String },
+}
 
 /// Runs the extension until SHUTDOWN; returns the exit status.
 pub fn run(device: Device) -> i32 {
@@ -76,8 +98,8 @@ pub fn run(device: Device) -> i32 {
     }
     let shared = Arc::new(Mutex::new(shared));
 
-    let (done_tx, done_rx) = channel::<String>();
-    let telemetry = start_telemetry(done_tx).and_then(|port| {
+    let (platform_tx, platform_rx) = channel::<Platform>();
+    let telemetry = start_telemetry(platform_tx).and_then(|port| {
         api.subscribe_telemetry(&reg.id, port)
             .map_err(|e| e.to_string())
     });
@@ -104,13 +126,21 @@ pub fn run(device: Device) -> i32 {
         },
     );
 
+    // Until the first invocation begins, events may be init's or already the first
+    // invocation's: hold them (see crate::sink). Without telemetry there is no start time to
+    // tell them apart, and events are tagged as INVOKE is read.
+    if telemetry.is_ok() {
+        if let Ok(mut s) = shared.lock() {
+            s.hold();
+        }
+    }
     let mut invocations = 0u64;
     loop {
         let ev = match api.next_event(&reg.id) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("vigil extension: {e}");
-                flush(&shared, &api, &device);
+                flush(&shared, &api, &device, FLUSH_BUDGET, true);
                 return 1;
             }
         };
@@ -118,31 +148,63 @@ pub fn run(device: Device) -> i32 {
             Some("INVOKE") => {
                 invocations += 1;
                 let request = ev["requestId"].as_str().unwrap_or_default().to_string();
+                let started = if telemetry.is_ok() {
+                    wait_platform(&platform_rx, START_WAIT, |p| match p {
+                        Platform::Start {
+                            request: r,
+                            time_ms,
+                        } if *r == request => Some(*time_ms),
+                        _ => None,
+                    })
+                    .flatten()
+                } else {
+                    None
+                };
                 if let Ok(mut s) = shared.lock() {
-                    s.invocation.request_id = Some(request.clone());
-                    s.invocation.arn = ev["invokedFunctionArn"].as_str().map(str::to_string);
-                    s.invocation.cold_start = invocations == 1;
-                    s.invocation.count = invocations;
+                    let next = Invocation {
+                        request_id: Some(request.clone()),
+                        arn: ev["invokedFunctionArn"].as_str().map(str::to_string),
+                        cold_start: invocations == 1,
+                        count: invocations,
+                    };
+                    s.begin_invocation(next, started);
                 }
                 if telemetry.is_ok() {
                     let deadline = ev["deadlineMs"].as_u64().map(|ms| {
                         let now = vigil_events::now_ms().max(0) as u64;
                         Duration::from_millis(ms.saturating_sub(now))
                     });
-                    wait_runtime_done(
-                        &done_rx,
-                        &request,
+                    wait_platform(
+                        &platform_rx,
                         deadline.unwrap_or(Duration::from_secs(900)),
+                        |p| match p {
+                            Platform::RuntimeDone { request: r } if *r == request => Some(()),
+                            _ => None,
+                        },
                     );
                 }
-                flush(&shared, &api, &device);
+                flush(&shared, &api, &device, FLUSH_BUDGET, false);
+                // The runtime is idle: what comes next may be the next invocation's.
+                if telemetry.is_ok() {
+                    if let Ok(mut s) = shared.lock() {
+                        s.hold();
+                    }
+                }
             }
             Some("SHUTDOWN") => {
+                if let Ok(mut s) = shared.lock() {
+                    s.release();
+                }
+                let deadline = ev["deadlineMs"].as_i64().map(|ms| {
+                    let left = ms.saturating_sub(vigil_events::now_ms()).max(0);
+                    Instant::now() + Duration::from_millis(left.unsigned_abs())
+                });
                 shutdown(
                     &shared,
                     &api,
                     &device,
                     ev["shutdownReason"].as_str().unwrap_or("unknown"),
+                    deadline.unwrap_or_else(|| Instant::now() + SHUTDOWN_DEFAULT),
                 );
                 return 0;
             }
@@ -166,26 +228,89 @@ fn emit_lifecycle(
     }
 }
 
-/// Waits for `platform.runtimeDone` of `request` (the runtime answered), within `limit`.
-fn wait_runtime_done(rx: &Receiver<String>, request: &str, limit: Duration) {
+/// Waits, within `limit`, for the platform event that `want` picks; the others are dropped.
+fn wait_platform<T>(
+    rx: &Receiver<Platform>,
+    limit: Duration,
+    want: impl Fn(&Platform) -> Option<T>,
+) -> Option<T> {
     let until = Instant::now() + limit;
     loop {
         let left = until.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left.max(Duration::from_millis(1))) {
-            Ok(r) if r == request => return,
-            Ok(_) => continue,
-            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(p) => {
+                if let Some(t) = want(&p) {
+                    return Some(t);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return None,
         }
     }
 }
 
-/// Ships queued events to the collector (bounded by [`FLUSH_BUDGET`]) and reports drops.
-pub fn flush(shared: &Arc<Mutex<Shared>>, api: &Api, device: &Device) {
-    let until = Instant::now() + FLUSH_BUDGET;
+/// Milliseconds since the epoch of an RFC 3339 time (`2024-05-01T12:00:00.123Z`, or with an
+/// offset), as the Telemetry API writes them.
+fn rfc3339_ms(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { t.get(r)?.parse().ok() };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut i = 19;
+    let mut ms = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let frac = t.get(start..i)?;
+        let digits: String = frac.chars().chain("000".chars()).take(3).collect();
+        ms = digits.parse().ok()?;
+    }
+    let offset_min = match b.get(i) {
+        Some(b'Z' | b'z') => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let v = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            if sign == b'+' {
+                v
+            } else {
+                -v
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    Some(secs * 1000 + ms)
+}
+
+/// Ships queued events to the collector within `budget` and reports drops. Skipped while the
+/// collector is [backing off](Collector::backing_off) after a failure, unless `last` (at
+/// SHUTDOWN there is no later flush).
+pub fn flush(
+    shared: &Arc<Mutex<Shared>>,
+    api: &Api,
+    device: &Device,
+    budget: Duration,
+    last: bool,
+) {
+    let until = Instant::now() + budget;
     loop {
         let (url, batch) = match shared.lock() {
             Ok(mut s) => match s.collector.as_mut() {
-                Some(c) if c.pending() > 0 => (c.url.clone(), c.take_batch()),
+                Some(c) if c.pending() > 0 && (last || !c.backing_off(Instant::now())) => {
+                    (c.url.clone(), c.take_batch())
+                }
                 _ => break,
             },
             Err(_) => return,
@@ -196,8 +321,10 @@ pub fn flush(shared: &Arc<Mutex<Shared>>, api: &Api, device: &Device) {
             if let Some(c) = s.collector.as_mut() {
                 if sent {
                     c.delivered += batch.len() as u64;
+                    c.succeeded();
                 } else {
                     c.put_back(batch);
+                    c.failed(Instant::now());
                     break;
                 }
             }
@@ -232,7 +359,38 @@ pub fn flush(shared: &Arc<Mutex<Shared>>, api: &Api, device: &Device) {
     }
 }
 
-fn shutdown(shared: &Arc<Mutex<Shared>>, api: &Api, device: &Device, reason: &str) {
+/// SHUTDOWN: reports the end of the runtime, the learned policy (learn mode) and what the
+/// collector did not get, and ships what it can, all before `deadline` (after it Lambda kills
+/// the extension).
+fn shutdown(
+    shared: &Arc<Mutex<Shared>>,
+    api: &Api,
+    device: &Device,
+    reason: &str,
+    deadline: Instant,
+) {
+    // Lambda sent the runtime SIGTERM just before: let the supervisor report its end.
+    let until = Instant::now() + RUNTIME_END_WAIT.min(remaining(deadline) / 4);
+    while shared.lock().map(|s| s.supervising > 0).unwrap_or(false) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if let Ok(mut s) = shared.lock() {
+        s.release();
+    }
+    // Everything before the Stop event, then the Stop event with what is still undelivered:
+    // keep a margin to write it and exit.
+    let budget = remaining(deadline).saturating_sub(SHUTDOWN_MARGIN);
+    flush(shared, api, device, budget.min(FLUSH_BUDGET), true);
+    let collector = shared.lock().ok().and_then(|s| {
+        s.collector.as_ref().map(|c| {
+            (
+                c.delivered,
+                c.pending() as u64,
+                c.dropped,
+                c.backing_off(Instant::now()),
+            )
+        })
+    });
     let learned = shared.lock().ok().and_then(|s| {
         let empty = s.observed == vigil_policy::Observed::default();
         (!empty).then(|| vigil_policy::Policy::from_observed(&s.observed))
@@ -250,13 +408,26 @@ fn shutdown(shared: &Arc<Mutex<Shared>>, api: &Api, device: &Device, reason: &st
         format!("vigil extension shutting down ({reason})"),
         |e| {
             e.set("shutdown_reason", reason);
+            if let Some((delivered, undelivered, dropped, _)) = collector {
+                e.set("collector_delivered", delivered);
+                e.set("collector_undelivered", undelivered);
+                e.set("collector_dropped", dropped);
+            }
             if let Some(p) = &learned {
                 let header = vec![format!("Vigil policy learned in Lambda for function {fname}, across this sandbox's invocations")];
                 e.set("learned_policy", vigil_policy::render(p, &header));
             }
         },
     );
-    flush(shared, api, device);
+    // The Stop event itself, if the collector is answering.
+    if collector.is_some_and(|(_, _, _, failing)| !failing) {
+        let budget = remaining(deadline).saturating_sub(SHUTDOWN_MARGIN);
+        flush(shared, api, device, budget.min(FLUSH_BUDGET), true);
+    }
+}
+
+fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
 }
 
 /// Accepts wrappers (one per runtime start) and supervises each runtime to its end.
@@ -272,7 +443,14 @@ fn supervise_forever(
             std::thread::sleep(Duration::from_millis(50));
             continue;
         };
-        if let Err(e) = supervise_one(conn, &shared, &device, &runtime_api) {
+        if let Ok(mut s) = shared.lock() {
+            s.supervising += 1;
+        }
+        let result = supervise_one(conn, &shared, &device, &runtime_api);
+        if let Ok(mut s) = shared.lock() {
+            s.supervising = s.supervising.saturating_sub(1);
+        }
+        if let Err(e) = result {
             emit_lifecycle(
                 &shared,
                 &device,
@@ -320,6 +498,15 @@ fn supervise_one(
         policy.network.connect.push(d);
     }
     let mode: Mode = hello.mode.parse()?;
+    // The wrapper dropped the function's dangerous capabilities; this thread, which acts for
+    // the function, gives them up too (capabilities are per thread).
+    if !policy
+        .hardening_allow
+        .iter()
+        .any(|n| n.name == "capabilities")
+    {
+        let _ = vigil_sensor::caps::drop_dangerous();
+    }
     if let Ok(mut s) = shared.lock() {
         s.runtime_pid = Some(hello.runtime_pid);
     }
@@ -355,10 +542,11 @@ fn supervise_one(
     }
     let mut pids = vec![me];
     pids.extend(tids);
+    let hosts = crate::dns::policy_hosts(&policy);
     let cfg = Config {
         mode,
         policy,
-        hosts: Vec::new(),
+        hosts,
         device: device.clone(),
         main_pid: hello.runtime_pid,
         protected: pids,
@@ -374,13 +562,17 @@ fn supervise_one(
     Ok(())
 }
 
-/// Serves the Telemetry API's pushes on a port of our own; reports `platform.runtimeDone`
-/// request ids. Returns the port.
+/// Serves the Telemetry API's pushes on a port of our own; reports `platform.start` and
+/// `platform.runtimeDone`. Returns the port.
 ///
 /// Hand-rolled rather than an HTTP server crate: the requests are simple (a POST with a
 /// Content-Length JSON body) and, unlike server crates with worker pools, this keeps the
-/// extension's set of threads fixed — the seccomp filter protects each of them by id.
-fn start_telemetry(done: Sender<String>) -> Result<u16, String> {
+/// extension's set of threads fixed — the seccomp filter protects each of them by id. One
+/// thread serves one connection at a time, so each is closed after its request
+/// (`Connection: close`): an idle keep-alive connection would otherwise hold up the next
+/// connection's batch — `platform.runtimeDone`, and the end of the invocation — until its read
+/// timed out.
+fn start_telemetry(platform: Sender<Platform>) -> Result<u16, String> {
     let l = TcpListener::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
     let port = l.local_addr().map_err(|e| e.to_string())?.port();
     std::thread::Builder::new()
@@ -388,28 +580,33 @@ fn start_telemetry(done: Sender<String>) -> Result<u16, String> {
         .spawn(move || {
             for conn in l.incoming() {
                 let Ok(mut conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
                 let Ok(read_half) = conn.try_clone() else {
                     continue;
                 };
                 let mut reader = BufReader::new(read_half);
-                while let Some(body) = read_request(&mut reader) {
-                    if let Ok(Value::Array(events)) = serde_json::from_slice::<Value>(&body) {
-                        for e in events {
-                            if e["type"] == "platform.runtimeDone" {
-                                if let Some(r) = e["record"]["requestId"].as_str() {
-                                    let _ = done.send(r.to_string());
-                                }
+                let Some(body) = read_request(&mut reader) else {
+                    continue;
+                };
+                if let Ok(Value::Array(events)) = serde_json::from_slice::<Value>(&body) {
+                    for e in events {
+                        let request = e["record"]["requestId"].as_str().map(str::to_string);
+                        let msg = match (e["type"].as_str(), request) {
+                            (Some("platform.start"), Some(request)) => Platform::Start {
+                                request,
+                                time_ms: e["time"].as_str().and_then(rfc3339_ms),
+                            },
+                            (Some("platform.runtimeDone"), Some(request)) => {
+                                Platform::RuntimeDone { request }
                             }
-                        }
-                    }
-                    if conn
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                        .is_err()
-                    {
-                        break;
+                            _ => continue,
+                        };
+                        let _ = platform.send(msg);
                     }
                 }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
             }
         })
         .map_err(|e| e.to_string())?;
@@ -443,4 +640,30 @@ fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<Vec<u8>> 
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body).ok()?;
     Some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telemetry_times_to_epoch_ms() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_ms("2022-10-12T00:00:00.123Z"),
+            Some(1_665_532_800_123)
+        );
+        // More digits than milliseconds (chrono writes nanoseconds) are truncated.
+        assert_eq!(
+            rfc3339_ms("2022-10-12T00:00:00.123456789Z"),
+            Some(1_665_532_800_123)
+        );
+        assert_eq!(
+            rfc3339_ms("2022-10-12T02:00:00.5+02:00"),
+            Some(1_665_532_800_500)
+        );
+        assert_eq!(rfc3339_ms("2024-02-29T23:59:59Z"), Some(1_709_251_199_000));
+        assert_eq!(rfc3339_ms("yesterday"), None);
+        assert_eq!(rfc3339_ms("2022-10-12T00:00:00"), None);
+    }
 }

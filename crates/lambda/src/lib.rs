@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod collector;
+pub mod dns;
 pub mod env;
 pub mod extension;
 pub mod handoff;

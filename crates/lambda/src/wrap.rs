@@ -151,13 +151,14 @@ pub fn wrap(input: WrapInput) -> i32 {
     shared.runtime_api = env.runtime_api.clone();
     let shared = Arc::new(Mutex::new(shared));
     let mut sink = LambdaSink(shared);
+    let hosts = crate::dns::policy_hosts(&policy);
     let spec = RunSpec {
         policy,
         mode,
         program: program.to_string_lossy().into_owned(),
         argv: input.command.clone(),
         require,
-        hosts: Vec::new(),
+        hosts,
         device: input.device,
         tags: serde_json::Map::from_iter([("integration".to_string(), "lambda-wrapper".into())]),
         policy_source: Some(policy_path.display().to_string()),
@@ -234,8 +235,17 @@ fn hand_over_and_exec(
     };
     let abi = vigil_sensor::sys::landlock_abi().unwrap_or(0);
     let plan = vigil_sensor::landlock::plan(&policy, mode, &program.to_string_lossy());
-    let _ = vigil_sensor::landlock::apply(&plan, abi);
-    let report = install_and_handoff(&progs, sock.as_fd(), true);
+    let applied = vigil_sensor::landlock::apply(&plan, abi);
+    let mut notes = applied.summary();
+    if !policy
+        .hardening_allow
+        .iter()
+        .any(|n| n.name == "capabilities")
+    {
+        notes.push_str("; ");
+        notes.push_str(&vigil_sensor::caps::drop_dangerous());
+    }
+    let report = install_and_handoff(&progs, sock.as_fd(), true, &notes);
     if rank(report.layer) < rank(require) {
         return fail_init(
             api,

@@ -4,131 +4,14 @@
 //! snippet passes `vigil scan template` without a sensor finding, while the same template
 //! without it is reported.
 
+mod template_support;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use template_support::{parse_yaml, sensor_findings, Yaml};
 use vigil_lambda::template::{render, Format, Options};
 use vigil_policy::Mode;
 
 const ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:layer:vigil:7";
-const SENSOR_CODES: [&str; 3] = [
-    "sensor-missing",
-    "sensor-layer-missing",
-    "sensor-wrapper-missing",
-];
-
-/// A YAML value, with its tag (`!Ref`), enough to check a template's structure.
-#[derive(Debug, Clone, PartialEq)]
-enum Yaml {
-    Scalar(String, Option<String>),
-    Seq(Vec<Yaml>),
-    Map(BTreeMap<String, Yaml>),
-}
-
-impl Yaml {
-    fn get(&self, path: &[&str]) -> &Yaml {
-        let mut v = self;
-        for key in path {
-            v = match v {
-                Yaml::Map(m) => m
-                    .get(*key)
-                    .unwrap_or_else(|| panic!("no `{key}` in {path:?}")),
-                _ => panic!("`{key}` of {path:?} is not in a mapping"),
-            };
-        }
-        v
-    }
-
-    fn str(&self) -> &str {
-        match self {
-            Yaml::Scalar(s, _) => s,
-            other => panic!("not a scalar: {other:?}"),
-        }
-    }
-}
-
-/// Parses YAML with saphyr-parser (what `vigil scan template` uses) into [`Yaml`].
-fn parse_yaml(text: &str) -> Yaml {
-    use saphyr_parser::{Event, Parser};
-    enum Frame {
-        Seq(Vec<Yaml>),
-        Map(BTreeMap<String, Yaml>, Option<String>),
-    }
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut done: Option<Yaml> = None;
-    for ev in Parser::new_from_str(text) {
-        let (ev, span) = ev.unwrap_or_else(|e| panic!("invalid YAML: {e}\n{text}"));
-        let value = match ev {
-            Event::Scalar(s, _, _, tag) => Some(Yaml::Scalar(
-                s.into_owned(),
-                tag.map(|t| format!("{}{}", t.handle, t.suffix)),
-            )),
-            Event::SequenceStart(..) => {
-                stack.push(Frame::Seq(Vec::new()));
-                None
-            }
-            Event::MappingStart(..) => {
-                stack.push(Frame::Map(BTreeMap::new(), None));
-                None
-            }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(v)) => Some(Yaml::Seq(v)),
-                _ => panic!("unbalanced sequence at {span:?}"),
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(m, None)) => Some(Yaml::Map(m)),
-                _ => panic!("unbalanced mapping at {span:?}"),
-            },
-            Event::Alias(_) => panic!("the snippets use no aliases"),
-            _ => None,
-        };
-        let Some(value) = value else { continue };
-        match stack.last_mut() {
-            None => done = Some(value),
-            Some(Frame::Seq(v)) => v.push(value),
-            Some(Frame::Map(m, key)) => match key.take() {
-                None => *key = Some(value.str().to_string()),
-                Some(k) => {
-                    assert!(m.insert(k.clone(), value).is_none(), "duplicate key {k}");
-                }
-            },
-        }
-    }
-    done.expect("a YAML document")
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vigil-template-{}-{}-{name}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Scans `files` (name, text) written into a fresh directory; returns the sensor finding codes.
-fn sensor_findings(name: &str, files: &[(&str, &str)]) -> Vec<String> {
-    let dir = tempdir(name);
-    for (file, text) in files {
-        std::fs::write(dir.join(file), text).expect("write template");
-    }
-    let report = vigil_scan::scan_template_paths(&[dir.as_path()]);
-    assert!(
-        report.errors.is_empty(),
-        "{name}: scan errors {:?}",
-        report.errors
-    );
-    report
-        .findings
-        .iter()
-        .filter(|f| SENSOR_CODES.contains(&f.code.as_str()) || f.code.starts_with("sensor-"))
-        .map(|f| format!("{} ({})", f.code, f.resource))
-        .collect()
-}
 
 fn options() -> Vec<(&'static str, Options)> {
     vec![

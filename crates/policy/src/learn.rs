@@ -146,7 +146,7 @@ impl Policy {
             }
             self.network.connect.push(match d {
                 ObservedDest::Ip(ip, port) => Destination::Ip {
-                    net: (*ip).into(),
+                    net: crate::canonical_ip(*ip).into(),
                     ports: PortRange {
                         lo: *port,
                         hi: *port,

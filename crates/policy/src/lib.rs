@@ -20,7 +20,7 @@ mod render;
 
 pub use learn::{Observed, ObservedDest};
 pub use model::*;
-pub use parse::{parse, FORMAT_VERSION};
+pub use parse::{parse, parse_with, FORMAT_VERSION};
 pub use render::render;
 
 use std::fmt;

@@ -249,6 +249,7 @@ impl Destination {
             }
             return PathPattern::parse(rest).map(Destination::UnixPath);
         }
+        let bracketed = text.starts_with('[');
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
             let (inside, after) = rest
                 .split_once(']')
@@ -268,10 +269,16 @@ impl Destination {
         if host.is_empty() {
             return Err(format!("`{text}`: the host is empty"));
         }
+        if host.contains(':') && !bracketed {
+            return Err(format!(
+                "`{text}`: an IPv6 address must be written in brackets, e.g. `[{host}]:{port}` \
+                 (without them the port is ambiguous)"
+            ));
+        }
         let ports = PortRange::parse(port).map_err(|e| format!("`{text}`: {e}"))?;
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(Destination::Ip {
-                net: IpNet::from(ip),
+                net: IpNet::from(canonical_ip(ip)),
                 ports,
             });
         }
@@ -283,11 +290,6 @@ impl Destination {
                 net: net.trunc(),
                 ports,
             });
-        }
-        if host.contains(':') {
-            return Err(format!(
-                "`{text}`: an IPv6 address must be written in brackets, e.g. `[{host}]:443`"
-            ));
         }
         let valid_label = |l: &str| {
             !l.is_empty()
@@ -314,14 +316,19 @@ impl Destination {
     }
 }
 
+/// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket shows for an IPv4
+/// peer) as the IPv4 address it is; anything else unchanged.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
 /// `IpNet::contains` with IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) treated as IPv4,
 /// since a dual-stack socket reaches the same host either way.
 fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
-    };
-    net.contains(&ip)
+    net.contains(&canonical_ip(ip))
 }
 
 impl fmt::Display for Destination {
@@ -432,9 +439,11 @@ pub struct FileRules {
 /// Executable memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemoryRules {
-    /// Anonymous memory mapped or protected writable and executable at once.
+    /// Memory writable and executable at once: anonymous, or a writable (shared or private)
+    /// file mapping, by `mmap` or `mprotect`.
     pub write_execute: bool,
-    /// Anonymous memory made executable (not writable): how JIT compilers and shellcode
+    /// Memory made executable after it was mapped (`mprotect`, whatever backs it), or anonymous
+    /// memory mapped executable: how JIT compilers and shellcode
     /// loaders both flip written memory to run it.
     pub anonymous_execute: bool,
     /// `memfd_create`: anonymous in-memory files (used by fileless payloads).
@@ -595,5 +604,26 @@ impl Policy {
             Destination::Host { name, .. } => Some(name.as_str()),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_mapped_addresses_are_ipv4() {
+        let d = Destination::parse("[::ffff:10.0.0.1]:443").unwrap();
+        assert_eq!(d.to_string(), "10.0.0.1:443");
+        assert!(d.matches_ip("10.0.0.1".parse().unwrap(), 443));
+        assert!(d.matches_ip("::ffff:10.0.0.1".parse().unwrap(), 443));
+    }
+
+    #[test]
+    fn unbracketed_ipv6_is_refused() {
+        let e = Destination::parse("2001:db8::1:443").unwrap_err();
+        assert!(e.contains("brackets"), "{e}");
+        assert!(Destination::parse("[2001:db8::1]:443").is_ok());
+        assert!(Destination::parse("example.com:443").is_ok());
     }
 }

@@ -9,8 +9,19 @@ use marked_yaml::{LoadError, Node, Span};
 /// The policy format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Parses and validates policy text. `file` is used in error messages only.
+/// Parses and validates policy text. `file` is used in error messages only. Hardening group
+/// names are not checked (the sensor knows them): see [`parse_with`].
 pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
+    parse_with(file, text, None)
+}
+
+/// Like [`parse`], also checking `hardening.allow` against `hardening_groups` so that every
+/// problem is reported in one pass.
+pub fn parse_with(
+    file: &str,
+    text: &str,
+    hardening_groups: Option<&[&str]>,
+) -> Result<Policy, PolicyError> {
     let err = |diagnostics| PolicyError {
         file: file.to_string(),
         source: text.to_string(),
@@ -28,6 +39,23 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
         .map_err(|e| err(vec![load_error(&e)]))?;
     let mut p = Parser { diags: Vec::new() };
     let policy = p.policy(&root);
+    if let Some(known) = hardening_groups {
+        for n in policy
+            .hardening_allow
+            .iter()
+            .filter(|n| !known.contains(&n.name.as_str()))
+        {
+            p.diags.push(Diagnostic::new(
+                n.line,
+                n.column,
+                format!(
+                    "unknown hardening group `{}`; known groups: {}",
+                    n.name,
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
     if p.diags.is_empty() {
         Ok(policy)
     } else {

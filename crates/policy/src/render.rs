@@ -143,10 +143,10 @@ pub fn render(policy: &Policy, header: &[String]) -> String {
     on_violation(&mut out, policy.files.on_violation);
 
     out.push_str("\nmemory:\n");
-    out.push_str("  # Anonymous memory writable and executable at once (some JIT compilers; also shellcode).\n");
+    out.push_str("  # Memory writable and executable at once: anonymous, or a writable file mapping (some JITs; also shellcode).\n");
     let _ = writeln!(out, "  write_execute: {}", policy.memory.write_execute);
     out.push_str(
-        "  # Anonymous memory made executable after being written (JITs; shellcode loaders).\n",
+        "  # Memory made executable after it was mapped (mprotect): JITs; also shellcode loaders.\n",
     );
     let _ = writeln!(
         out,

@@ -346,6 +346,10 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
             checks: vec![
                 lo(1, Test::Eq(FIOSETOWN), V::Watch),
                 lo(1, Test::Eq(SIOCSPGRP), V::Watch),
+                // Typing into the terminal the function shares with the user's shell runs
+                // commands outside the sensor once it exits.
+                lo(1, Test::Eq(libc::TIOCSTI as u32), V::Deny(libc::EPERM)),
+                lo(1, Test::Eq(libc::TIOCLINUX as u32), V::Deny(libc::EPERM)),
             ],
             otherwise: V::Allow,
         },
@@ -377,20 +381,59 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
             ),
         ]
     };
+    // PRIO_USER / IOPRIO_WHO_USER (2 / 3) reach every process of a user, the supervisor's too.
+    let mut prio = who(0, 1);
+    prio.push(lo(0, Test::Eq(2), tamper));
     r.insert(
         setpriority,
         Rule {
-            checks: who(0, 1),
+            checks: prio,
             otherwise: V::Allow,
         },
     );
+    let mut ioprio = who(1, 2);
+    ioprio.push(lo(0, Test::Eq(3), tamper));
     r.insert(
         ioprio_set,
         Rule {
-            checks: who(1, 2),
+            checks: ioprio,
             otherwise: V::Allow,
         },
     );
+
+    // Metadata changes are writes too: modes (setuid bits), owners, extended attributes
+    // (`security.capability`), times.
+    for s in [
+        chmod,
+        fchmod,
+        fchmodat,
+        fchmodat2,
+        chown,
+        fchown,
+        lchown,
+        fchownat,
+        setxattr,
+        lsetxattr,
+        fsetxattr,
+        removexattr,
+        lremovexattr,
+        fremovexattr,
+        utime,
+        utimes,
+        utimensat,
+        futimesat,
+    ] {
+        r.insert(s, Rule::always(V::Watch));
+    }
+
+    // Credential changes: the supervisor acts for processes only while their credentials are
+    // its own, so it must hear of every change (it re-reads them; the call goes on).
+    for s in [
+        setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, setfsgid, setgroups,
+        capset,
+    ] {
+        r.insert(s, Rule::always(V::Watch));
+    }
 
     // Hardening: whole syscalls, then the argument-dependent groups.
     for g in hardening::GROUPS {
@@ -472,6 +515,15 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
         .map(|n| n.name.as_str())
         .collect();
     for g in hardening::GROUPS.iter().filter(|g| exempt.contains(g.name)) {
+        if g.name == "tty" {
+            // Only the two requests are denied; ioctl itself stays watched for SIGIO owners.
+            if let Some(rule) = r.get_mut(&ioctl) {
+                rule.checks.retain(|ch| {
+                    !matches!(ch.test, Test::Eq(k) if k == libc::TIOCSTI as u32 || k == libc::TIOCLINUX as u32)
+                });
+            }
+            continue;
+        }
         for s in g.syscalls {
             r.insert(*s, Rule::always(V::Allow));
         }
@@ -498,6 +550,9 @@ fn kernel_only_verdict(sys: Sys, spec: &Spec<'_>) -> V {
         fork | vfork | clone => none(!p.process.fork, libc::EPERM),
         connect | sendto | sendmsg | sendmmsg => none(p.network.connect.is_empty(), libc::EPERM),
         listen => none(p.network.listen.is_empty(), libc::EPERM),
+        chmod | fchmod | fchmodat | fchmodat2 | chown | fchown | lchown | fchownat | setxattr
+        | lsetxattr | fsetxattr | removexattr | lremovexattr | fremovexattr | utime | utimes
+        | utimensat | futimesat => none(p.files.write.is_empty(), libc::EPERM),
         open | openat | creat | openat2 | truncate | rename | renameat | renameat2 | link
         | linkat | symlink | symlinkat | unlink | unlinkat | mkdir | mkdirat | rmdir | mknod
         | mknodat => none(p.files.write.is_empty(), libc::EACCES),

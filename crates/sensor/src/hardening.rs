@@ -156,6 +156,21 @@ pub const GROUPS: &[Group] = &[
                  notifications first and could let them through",
     },
     Group {
+        name: "capabilities",
+        syscalls: &[],
+        errno: libc::EPERM,
+        reason: "capabilities such as CAP_NET_RAW (IP source routing) and CAP_NET_ADMIN (tunnels, \
+                 neighbours) route traffic around the connect checks; they are dropped before \
+                 the function starts (see crates/sensor/src/caps.rs)",
+    },
+    Group {
+        name: "tty",
+        syscalls: &[Sys::ioctl],
+        errno: libc::EPERM,
+        reason: "TIOCSTI and TIOCLINUX push input into the terminal the function shares with the \
+                 user's shell: commands typed that way run outside the sensor once it exits",
+    },
+    Group {
         name: "dumpable",
         syscalls: &[Sys::prctl],
         errno: libc::EPERM,

@@ -71,6 +71,8 @@ pub struct Report {
     pub addfd_send: bool,
     /// Why a stronger layer could not be had (empty when the strongest was).
     pub reason: String,
+    /// What Landlock did (applied by the installing side before the filter).
+    pub landlock: String,
 }
 
 impl Report {
@@ -82,6 +84,8 @@ impl Report {
             u8::from(self.addfd_send),
         ];
         v.extend_from_slice(self.reason.as_bytes());
+        v.push(0);
+        v.extend_from_slice(self.landlock.as_bytes());
         v
     }
 
@@ -90,11 +94,17 @@ impl Report {
         if b.len() < 4 || b[0] != b'V' {
             return None;
         }
+        let rest = &b[4..];
+        let (reason, landlock) = match rest.iter().position(|c| *c == 0) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &[][..]),
+        };
         Some(Report {
             layer: Layer::from_code(b[1]),
             wait_killable: b[2] != 0,
             addfd_send: b[3] != 0,
-            reason: String::from_utf8_lossy(&b[4..]).into_owned(),
+            reason: String::from_utf8_lossy(reason).into_owned(),
+            landlock: String::from_utf8_lossy(landlock).into_owned(),
         })
     }
 }
@@ -139,6 +149,7 @@ pub fn install_and_handoff(
     progs: &Programs,
     sock: BorrowedFd<'_>,
     want_supervised: bool,
+    landlock: &str,
 ) -> Report {
     if let Err(e) = rustix::thread::set_no_new_privs(true) {
         let report = Report {
@@ -148,6 +159,7 @@ pub fn install_and_handoff(
             reason: format!(
                 "PR_SET_NO_NEW_PRIVS refused ({e}): no seccomp filter can be installed"
             ),
+            landlock: landlock.to_string(),
         };
         let _ = sys::send_fd(sock, None, &report.encode());
         return report;
@@ -171,6 +183,7 @@ pub fn install_and_handoff(
             wait_killable: false,
             addfd_send: false,
             reason: "could not start the hand-off thread".into(),
+            landlock: landlock.to_string(),
         };
         let _ = sys::send_fd(sock, None, &report.encode());
         return report;
@@ -205,6 +218,7 @@ pub fn install_and_handoff(
                             wait_killable: killable,
                             addfd_send,
                             reason: String::new(),
+                            landlock: landlock.to_string(),
                         },
                         Some(listener),
                     ));
@@ -213,13 +227,14 @@ pub fn install_and_handoff(
                     // The filter is installed and notifies, but no supervisor can serve it
                     // properly: drop the listener so every notified call fails (ENOSYS) —
                     // fail closed — and say so.
-                    reason = format!("{why}; notified calls fail with ENOSYS");
+                    reason = format!("{why}; fail closed: every watched call fails with ENOSYS");
                     result = Some((
                         Report {
-                            layer: Layer::KernelOnly,
+                            layer: Layer::None,
                             wait_killable: false,
                             addfd_send: false,
                             reason: reason.clone(),
+                            landlock: landlock.to_string(),
                         },
                         None,
                     ));
@@ -244,6 +259,7 @@ pub fn install_and_handoff(
                     wait_killable: false,
                     addfd_send: false,
                     reason,
+                    landlock: landlock.to_string(),
                 },
                 None,
             ),
@@ -253,6 +269,7 @@ pub fn install_and_handoff(
                     wait_killable: false,
                     addfd_send: false,
                     reason: format!("{reason}; seccomp filter refused: {e}"),
+                    landlock: landlock.to_string(),
                 },
                 None,
             ),
@@ -266,6 +283,7 @@ pub fn install_and_handoff(
             wait_killable: false,
             addfd_send: false,
             reason: "the listener could not be handed to the supervisor".into(),
+            landlock: landlock.to_string(),
         },
     }
 }

@@ -26,6 +26,27 @@ pub struct Plan {
     pub scope_abstract_unix: bool,
 }
 
+impl Applied {
+    /// One line for events: the ABI and what is in force.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![format!("abi {}", self.abi)];
+        if self.exec_restricted {
+            parts.push("exec restricted".into());
+        }
+        if self.scoped {
+            parts.push(if self.scoped_abstract {
+                "signals and abstract sockets scoped".into()
+            } else {
+                "signals scoped".into()
+            });
+        }
+        if let Some(n) = &self.note {
+            parts.push(n.clone());
+        }
+        parts.join("; ")
+    }
+}
+
 /// What was actually applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -33,8 +54,10 @@ pub struct Applied {
     pub abi: u32,
     /// Execution is restricted.
     pub exec_restricted: bool,
-    /// Signal/abstract-socket scoping is in force.
+    /// Signal scoping is in force.
     pub scoped: bool,
+    /// Abstract Unix socket scoping is in force too.
+    pub scoped_abstract: bool,
     /// Why not, when something was not applied.
     pub note: Option<String>,
 }
@@ -49,6 +72,37 @@ fn glob_dir(pattern: &str) -> String {
     }
 }
 
+/// Files under `dir` that `pattern` matches (at most [`EXPANSION_LIMIT`] entries looked at).
+fn matching_files(dir: &str, pattern: &vigil_policy::PathPattern) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > EXPANSION_LIMIT {
+                return out;
+            }
+            let path = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(path);
+            } else if let Some(s) = path.to_str() {
+                if pattern.matches(s) {
+                    out.push(s.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How many directory entries a glob's expansion looks at.
+const EXPANSION_LIMIT: usize = 20_000;
+
 /// The plan for a policy in a mode. `program` is the command being started.
 pub fn plan(policy: &Policy, mode: Mode, program: &str) -> Plan {
     let exec = (mode == Mode::Enforce).then(|| {
@@ -57,7 +111,13 @@ pub fn plan(policy: &Policy, mode: Mode, program: &str) -> Plan {
             if p.is_exact() {
                 files.extend(exec_chain(p.as_str()));
             } else {
-                files.push(glob_dir(p.as_str()));
+                // The directory covers every file the glob can match (now or later); the
+                // loaders and interpreters of the files that match now are outside it.
+                let dir = glob_dir(p.as_str());
+                for f in matching_files(&dir, p) {
+                    files.extend(exec_chain(&f));
+                }
+                files.push(dir);
             }
         }
         // The command itself is checked by the supervisor like any exec; if it is allowed its
@@ -119,7 +179,8 @@ pub fn apply(plan: &Plan, abi: u32) -> Applied {
         }
         Ok(_) => {
             applied.exec_restricted = plan.exec.is_some();
-            applied.scoped = abi >= 6 && (plan.scope_signals || plan.scope_abstract_unix);
+            applied.scoped = abi >= 6 && plan.scope_signals;
+            applied.scoped_abstract = abi >= 6 && plan.scope_abstract_unix;
             if abi < 6 {
                 applied.note = Some(format!(
                     "Landlock ABI {abi} has no signal scoping (6+); in-kernel seccomp argument checks protect the supervisor"
@@ -140,6 +201,19 @@ mod tests {
         assert_eq!(glob_dir("/opt/app/*.sh"), "/opt/app");
         assert_eq!(glob_dir("/usr/**"), "/usr");
         assert_eq!(glob_dir("/*"), "/");
+    }
+
+    #[test]
+    fn glob_plan_includes_the_loaders_of_matching_programs() {
+        let dir = std::env::temp_dir().join(format!("vigil-ll-glob-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy("/bin/true", dir.join("prog")).unwrap();
+        let text = format!("version: 1\nprocess:\n  exec: [\"{}/*\"]\n", dir.display());
+        let policy = vigil_policy::parse("p", &text).unwrap();
+        let exec = plan(&policy, Mode::Enforce, "/nonexistent").exec.unwrap();
+        assert!(exec.iter().any(|f| f.contains("ld-linux")), "{exec:?}");
+        assert!(exec.contains(&dir.display().to_string()), "{exec:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -125,6 +125,11 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             .map_err(|e| RunError::Setup(e.to_string()))?,
     };
     let abi = sys::landlock_abi().unwrap_or(0);
+    let keep_caps = spec
+        .policy
+        .hardening_allow
+        .iter()
+        .any(|n| n.name == "capabilities");
     let ll_plan = if spec.landlock {
         landlock::plan(&spec.policy, spec.mode, &spec.program)
     } else {
@@ -194,9 +199,13 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::getpid());
         }
         sys::reset_signals();
-        let _applied = landlock::apply(&ll_plan, abi);
-        let report = install_and_handoff(&progs, child_sock.as_fd(), true);
-        let _ = report;
+        let applied = landlock::apply(&ll_plan, abi);
+        let mut notes = applied.summary();
+        if !keep_caps {
+            notes.push_str("; ");
+            notes.push_str(&crate::caps::drop_dangerous());
+        }
+        let _report = install_and_handoff(&progs, child_sock.as_fd(), true, &notes);
         let mut go = [0u8; 1];
         match rustix::io::read(&child_sock, &mut go) {
             Ok(1) if go[0] == 1 => {}
@@ -211,6 +220,17 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     };
     drop(child_sock);
     drop(exec_err_w);
+    // The function may own the terminal (and set TOSTOP): a background supervisor writing an
+    // event must not be stopped by SIGTTOU, nor by SIGTTIN/SIGTSTP.
+    for sig in [libc::SIGTTOU, libc::SIGTTIN, libc::SIGTSTP] {
+        sys::ignore_signal(sig);
+    }
+    sys::raise_fd_limit();
+    // The supervisor acts for the function only with the function's own power: it gives up
+    // what the function gave up (compared in `same_creds`).
+    if !keep_caps {
+        let _ = crate::caps::drop_dangerous();
+    }
 
     let abort = |why: RunError| -> RunError {
         let _ = rustix::io::write(&parent_sock, &[0]);
@@ -266,6 +286,8 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     }
 
     let layer = report.layer;
+    let device = spec.device.clone();
+    let mode = spec.mode;
     let cfg = Config {
         mode: spec.mode,
         policy: spec.policy,
@@ -287,6 +309,32 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         )));
     }
     let outcome = supervisor.run().map_err(io_err("supervisor"))?;
+    let st = outcome.stats;
+    let mut stop = Event::new(
+        Class::ApplicationLifecycle,
+        4,
+        Severity::Informational,
+        format!(
+            "vigil sensor stopped: the command exited with status {}; {} denied, {} killed, {} alerted",
+            outcome.exit_code, st.denied, st.killed, st.alerts
+        ),
+        device,
+    );
+    stop.status_id = Some(1);
+    stop.set("mode", mode.as_str());
+    stop.set("layer", layer.as_str());
+    stop.set("exit_code", outcome.exit_code);
+    stop.set(
+        "stats",
+        serde_json::json!({
+            "notifications": st.notifications,
+            "denied": st.denied,
+            "killed": st.killed,
+            "alerts": st.alerts,
+            "events_dropped": sink.dropped(),
+        }),
+    );
+    sink.emit(&stop);
     if tty_fg {
         sys::block_signal(libc::SIGTTOU);
         let _ = rustix::termios::tcsetpgrp(
@@ -337,6 +385,7 @@ fn start_event(spec: &RunSpec, report: &Report, abi: u32, plan: &landlock::Plan)
             "addfd_send": report.addfd_send,
             "landlock_abi": abi,
             "landlock_exec_rules": plan.exec.as_ref().map(|v| v.len()),
+            "landlock": report.landlock,
         }),
     );
     e.set(

@@ -11,9 +11,11 @@
 //! Architecture invariant: this is the only crate that makes raw system calls, and all of its
 //! `unsafe` code is in [`sys`].
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod arch;
 pub mod bpf;
+pub mod caps;
 pub mod filter;
 pub mod hardening;
 pub mod image;

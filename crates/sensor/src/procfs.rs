@@ -19,6 +19,8 @@ pub struct Status {
     pub groups: Vec<u32>,
     /// File creation mask.
     pub umask: u32,
+    /// Effective and permitted capabilities.
+    pub caps: [u64; 2],
 }
 
 fn parse_ids(v: &str) -> [u32; 4] {
@@ -57,6 +59,8 @@ pub fn status(tid: u32) -> io::Result<Status> {
                     .collect()
             }
             "Umask" => s.umask = u32::from_str_radix(v, 8).unwrap_or(0o022),
+            "CapEff" => s.caps[0] = u64::from_str_radix(v, 16).unwrap_or(u64::MAX),
+            "CapPrm" => s.caps[1] = u64::from_str_radix(v, 16).unwrap_or(u64::MAX),
             _ => {}
         }
     }
@@ -218,6 +222,22 @@ pub fn read_argv(tid: u32, addr: u64, max_args: usize, max_bytes: usize) -> Vec<
     }
     out.push("…".to_string());
     out
+}
+
+/// Some child of process `pid` (any of its threads' children), if it has one.
+pub fn first_child(pid: u32) -> Option<u32> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    for t in tasks.flatten() {
+        let children = fs::read_to_string(t.path().join("children")).unwrap_or_default();
+        if let Some(c) = children
+            .split_whitespace()
+            .next()
+            .and_then(|c| c.parse().ok())
+        {
+            return Some(c);
+        }
+    }
+    None
 }
 
 /// Sends `SIGKILL` to a whole process.

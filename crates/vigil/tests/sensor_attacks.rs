@@ -406,6 +406,19 @@ fn shellcode_in_writable_executable_memory_is_refused() {
         let r = attack(user, &dir, &pol, "enforce", &["mprotect_x"]);
         assert!(r.line("mprotect_x").contains("err 13 "), "{}", r.dump());
         assert_eq!(r.findings("memory.anonymous_execute").len(), 1);
+        // A file-backed region is no different: its backing can be swapped under the check.
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            "enforce",
+            &["mprotect_file", "/usr/bin/true"],
+        );
+        assert!(
+            r.line("mprotect_file_x").contains("err 13 "),
+            "{}",
+            r.dump()
+        );
         // A JIT's policy allows it.
         let pol = enforce(
             &dir,

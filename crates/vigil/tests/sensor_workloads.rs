@@ -179,6 +179,33 @@ fn shell_script_learned_then_enforced_without_false_positives() {
 }
 
 #[test]
+fn a_server_on_an_ephemeral_port_is_learned_as_port_0() {
+    if !have("/usr/bin/python3") {
+        eprintln!("note: /usr/bin/python3 missing (.ci/run installs it); skipped");
+        return;
+    }
+    for user in users() {
+        let dir = workdir("ephemeral");
+        let app = dir.join("server.py");
+        std::fs::write(
+            &app,
+            "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\nprint('listening')\n",
+        )
+        .expect("write");
+        learn_then_enforce(
+            user,
+            &dir,
+            &["/usr/bin/python3", app.to_str().unwrap_or_default()],
+        );
+        let text = std::fs::read_to_string(dir.join("learned.yaml")).expect("policy");
+        assert!(
+            text.contains("- tcp:0"),
+            "ephemeral port not learned as 0:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn learning_again_merges_into_the_same_file() {
     let user = User::Me;
     let dir = workdir("merge");

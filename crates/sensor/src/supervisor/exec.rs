@@ -9,7 +9,7 @@
 //! refuses the swapped program outright.
 
 use super::report::{Activity, Decision, Obs};
-use super::{Call, PendingExec, Reply, Supervisor, Verdict};
+use super::{Call, PendingExec, Reply, ScriptCheck, Supervisor, Verdict};
 use crate::image;
 use crate::procfs::{self, Identity};
 use crate::resolve::{resolve, Opts, Start};
@@ -69,7 +69,22 @@ impl Supervisor<'_> {
             }
             _ => String::from_utf8_lossy(&path).into_owned(),
         };
-        let (expected, script) = self.final_image(c, obj.as_fd(), identity, &filename);
+        let (expected, levels) = self.final_image(c, obj.as_fd(), identity);
+        let script = (!levels.is_empty()).then(|| {
+            // Innermost level last: each level puts [interp, (arg)] in front of the previous.
+            let mut prefix = vec![filename.clone()];
+            for (interp, arg) in &levels {
+                let mut front = vec![interp.clone()];
+                front.extend(arg.clone());
+                front.extend(prefix);
+                prefix = front;
+            }
+            let whole = !argv.last().is_some_and(|a| a == "…");
+            ScriptCheck {
+                prefix,
+                tail: whole.then(|| argv.iter().skip(1).cloned().collect()),
+            }
+        });
 
         let fileless = r.path.starts_with("/memfd:") || r.path.ends_with(" (deleted)");
         let allowed = self.cfg.policy.allows_exec(&r.path);
@@ -96,13 +111,26 @@ impl Supervisor<'_> {
             } else {
                 Severity::High
             },
-            obs: Some(Obs::Exec(r.path.clone())),
+            // Fileless execution is never learned into a policy.
+            obs: (!fileless).then(|| Obs::Exec(r.path.clone())),
             activity: Activity::Launch {
                 path: r.path.clone(),
                 cmd_line: argv.join(" "),
             },
             always: true,
         };
+        if fileless && self.cfg.mode == vigil_policy::Mode::Learn {
+            self.report_incident(
+                c,
+                "process.exec.fileless",
+                format!(
+                    "Fileless execution: {} runs from memory or a deleted file (not learned)",
+                    r.path
+                ),
+                Severity::Critical,
+                Outcome::Logged,
+            );
+        }
         match self.decide(c, d) {
             Verdict::Allow => {
                 let old = procfs::identity(&format!("/proc/{}/exe", c.tgid)).ok();
@@ -111,6 +139,7 @@ impl Supervisor<'_> {
                         expected,
                         old,
                         script,
+                        tid: c.tid,
                         path: r.path,
                         deadline: Instant::now() + ACTIVE_VERIFY,
                     });
@@ -123,14 +152,13 @@ impl Supervisor<'_> {
     }
 
     /// The identity of the image that will run (the last interpreter for scripts), and the
-    /// script filename its interpreter must receive.
+    /// `#!` levels on the way, `(interpreter as written, its argument)`, outermost first.
     fn final_image(
         &self,
         c: &Call,
         obj: std::os::fd::BorrowedFd<'_>,
         identity: Identity,
-        filename: &str,
-    ) -> (Identity, Option<String>) {
+    ) -> (Identity, Vec<(String, Option<String>)>) {
         let reopen = |fd: std::os::fd::BorrowedFd<'_>| {
             rustix::fs::open(
                 format!("/proc/self/fd/{}", fd.as_raw_fd()),
@@ -142,17 +170,15 @@ impl Supervisor<'_> {
         };
         let Some(mut file) = reopen(obj) else {
             // Not readable (mode --x): the kernel only allows that for binaries.
-            return (identity, None);
+            return (identity, Vec::new());
         };
         let mut current = identity;
-        let mut script = None;
+        let mut levels = Vec::new();
         for _ in 0..image::MAX_SCRIPT_DEPTH {
-            let Ok(Some((interp, _arg))) = image::shebang(&mut file) else {
+            let Ok(Some((interp, arg))) = image::shebang(&mut file) else {
                 break;
             };
-            if script.is_none() {
-                script = Some(filename.to_string());
-            }
+            levels.push((interp.clone(), arg));
             let follow = Opts {
                 follow_last: true,
                 ..Default::default()
@@ -169,19 +195,29 @@ impl Supervisor<'_> {
                 None => break,
             }
         }
-        (current, script)
+        (current, levels)
     }
 
     fn check_image(&self, tgid: u32, pe: &PendingExec) -> Image {
-        let Ok(now) = procfs::identity(&format!("/proc/{tgid}/exe")) else {
-            return Image::Gone;
+        let now = match procfs::identity(&format!("/proc/{tgid}/exe")) {
+            Ok(id) => id,
+            // The image cannot be read (an execute-only program makes the process
+            // non-dumpable): it cannot be verified, so it is not accepted.
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                return Image::Other("an image the supervisor cannot read".into())
+            }
+            Err(_) => return Image::Gone,
         };
         if now == pe.expected {
             if let Some(s) = &pe.script {
                 let cl = procfs::cmdline(tgid);
-                // argv: interpreter, [one optional argument], script filename, …
-                if cl.get(1) != Some(s) && cl.get(2) != Some(s) {
-                    return Image::Other(format!("{} with script {:?}", pe.path, cl.get(1)));
+                let prefix_ok = cl.len() >= s.prefix.len() && cl[..s.prefix.len()] == s.prefix[..];
+                let tail_ok = s
+                    .tail
+                    .as_ref()
+                    .is_none_or(|t| cl[s.prefix.len().min(cl.len())..] == t[..]);
+                if !prefix_ok || !tail_ok {
+                    return Image::Other(format!("{} with command line {:?}", pe.path, cl));
                 }
             }
             return Image::Expected;
@@ -225,8 +261,12 @@ impl Supervisor<'_> {
                 self.exec_done(c.tgid, &pe);
                 true
             }
+            Image::Old if c.tid != pe.tid => {
+                // Another thread while the exec may still be in progress: keep checking.
+                true
+            }
             Image::Old | Image::Gone => {
-                // The exec failed (the old image still runs) and the process went on.
+                // The exec'ing thread itself is back: its exec failed and the old image runs.
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     p.pending_exec = None;
                 }
@@ -240,6 +280,10 @@ impl Supervisor<'_> {
     }
 
     fn exec_done(&mut self, tgid: u32, pe: &PendingExec) {
+        // An exec can change credentials (capabilities): re-read them.
+        let tids = &self.tids;
+        self.creds_ok
+            .retain(|t| tids.get(t) != Some(&tgid) && *t != tgid);
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.pending_exec = None;
             p.exe = pe.path.clone();

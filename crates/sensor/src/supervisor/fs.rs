@@ -49,6 +49,14 @@ fn is_proc_mem(path: &str) -> bool {
     }
 }
 
+/// The pid of a `/proc/<pid>/…` path.
+fn proc_pid(path: &str) -> Option<u32> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    (parts.next() == Some("proc"))
+        .then(|| parts.next()?.parse().ok())
+        .flatten()
+}
+
 /// `/proc/<pid>/…` of one of `pids`.
 fn under_proc_of(path: &str, pids: &[u32]) -> bool {
     let mut parts = path.trim_start_matches('/').split('/');
@@ -205,6 +213,22 @@ impl Supervisor<'_> {
         };
         let write = flags & libc::O_PATH == 0
             && flags & (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) != 0;
+        // The supervisor opens with its own reach: /proc entries of processes that are not the
+        // function's (the supervisor's among them) stay out of it, as the kernel and Landlock
+        // would keep them from the function.
+        if let Some(pid) = proc_pid(&r.path) {
+            if !self.is_monitored(pid) {
+                self.stats.denied += 1;
+                self.report_incident(
+                    c,
+                    "tamper.proc",
+                    format!("Open of {} refused: not a process of the function", r.path),
+                    Severity::High,
+                    Outcome::Blocked,
+                );
+                return Reply::err(libc::EACCES);
+            }
+        }
         if write {
             if excl_create && r.object.is_some() {
                 return Reply::err(libc::EEXIST);
@@ -214,6 +238,11 @@ impl Supervisor<'_> {
             }
             if r.file_type == Some(FileType::Directory) && !tmpfile {
                 return Reply::err(libc::EISDIR);
+            }
+            if on_read_only_fs(&r) {
+                // The kernel refuses it anyway (e.g. Python's bytecode cache under a read-only
+                // /var/task): not a violation, and nothing to learn.
+                return Reply::err(libc::EROFS);
             }
             let activity = if r.object.is_some() { 3 } else { 1 };
             match self.write_decision(c, &r.path, activity) {
@@ -243,6 +272,16 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Checked after the decision, right before the supervisor acts for the process: an
+    /// interrupted call must not take effect (it will be restarted or fail with EINTR).
+    fn pending_or_eintr(&self, c: &Call) -> Result<(), Reply> {
+        if self.still_valid(c.id) {
+            Ok(())
+        } else {
+            Err(Reply::err(libc::EINTR))
+        }
+    }
+
     fn path_op(&mut self, c: &Call) -> Result<Reply, Reply> {
         let a = c.args;
         let cwd = libc::AT_FDCWD as u64;
@@ -261,9 +300,12 @@ impl Supervisor<'_> {
                     Some(FileType::RegularFile) => {}
                     Some(_) => return Ok(Reply::err(libc::EINVAL)),
                 }
+                if on_read_only_fs(&r) {
+                    return Ok(Reply::err(libc::EROFS));
+                }
                 self.allow_write(c, &r.path, 3)?;
-                let st = self.creds_for_fs(c)?;
-                let _ = st;
+                self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let fd = open_resolved(
                     &r,
                     OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
@@ -287,9 +329,13 @@ impl Supervisor<'_> {
                 if old.object.is_none() {
                     return Ok(Reply::err(libc::ENOENT));
                 }
+                if on_read_only_fs(&old) || on_read_only_fs(&new) {
+                    return Ok(Reply::err(libc::EROFS));
+                }
                 self.allow_write(c, &old.path, 5)?;
                 self.allow_write(c, &new.path, 5)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(opar), Some(oname), Some(npar), Some(nname)) =
                     (&old.parent, &old.name, &new.parent, &new.name)
                 else {
@@ -319,8 +365,15 @@ impl Supervisor<'_> {
                 if new.object.is_some() {
                     return Ok(Reply::err(libc::EEXIST));
                 }
+                if old.object.is_none() {
+                    return Ok(Reply::err(libc::ENOENT));
+                }
+                // A hard link is a second name for the same file: writing through it writes
+                // the original, so the original must be writable too.
+                self.allow_write(c, &old.path, 1)?;
                 self.allow_write(c, &new.path, 1)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(npar), Some(nname)) = (&new.parent, &new.name) else {
                     return Ok(Reply::err(libc::ENOENT));
                 };
@@ -356,6 +409,7 @@ impl Supervisor<'_> {
                 }
                 self.allow_write(c, &new.path, 1)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(npar), Some(nname)) = (&new.parent, &new.name) else {
                     return Ok(Reply::err(libc::ENOENT));
                 };
@@ -377,8 +431,12 @@ impl Supervisor<'_> {
                 if r.object.is_none() {
                     return Ok(Reply::err(libc::ENOENT));
                 }
+                if on_read_only_fs(&r) {
+                    return Ok(Reply::err(libc::EROFS));
+                }
                 self.allow_write(c, &r.path, 4)?;
                 self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(par), Some(name)) = (&r.parent, &r.name) else {
                     return Ok(Reply::err(libc::EBUSY));
                 };
@@ -401,8 +459,12 @@ impl Supervisor<'_> {
                 if r.object.is_some() {
                     return Ok(Reply::err(libc::EEXIST));
                 }
+                if on_read_only_fs(&r) {
+                    return Ok(Reply::err(libc::EROFS));
+                }
                 self.allow_write(c, &r.path, 1)?;
                 let st = self.creds_for_fs(c)?;
+                self.pending_or_eintr(c)?;
                 let (Some(par), Some(name)) = (&r.parent, &r.name) else {
                     return Ok(Reply::err(libc::ENOENT));
                 };
@@ -438,6 +500,16 @@ impl Supervisor<'_> {
             Verdict::Kill => Err(Reply::err(libc::EPERM)),
         }
     }
+}
+
+/// Whether what `r` names lives on a read-only mount (where any write fails with EROFS).
+pub(super) fn on_read_only_fs(r: &Resolved) -> bool {
+    let fd = match (&r.object, &r.parent) {
+        (Some(o), _) => o.as_fd(),
+        (None, Some(p)) => p.as_fd(),
+        _ => return false,
+    };
+    rfs::fstatvfs(fd).is_ok_and(|v| v.f_flag.contains(rfs::StatVfsMountFlags::RDONLY))
 }
 
 fn done(res: Result<(), Errno>) -> Reply {

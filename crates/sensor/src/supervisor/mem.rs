@@ -36,11 +36,13 @@ impl Supervisor<'_> {
             section: Section::Memory,
             errno: libc::EACCES,
             rule,
-            title: format!("Anonymous memory made {what} ({how}) is not allowed by the policy"),
+            title: format!(
+                "Memory made {what} after it was mapped ({how}) is not allowed by the policy"
+            ),
             severity: Severity::High,
             obs: Some(obs),
             activity: Activity::Memory {
-                what: format!("makes anonymous memory {what} with {how}"),
+                what: format!("makes memory {what} with {how}"),
             },
             always: false,
         };
@@ -87,8 +89,10 @@ impl Supervisor<'_> {
                     return Reply::err(libc::EBADF);
                 };
                 let mut v = self.file_exec(c, &path);
-                if v == Verdict::Allow && writable && flags & libc::MAP_SHARED != 0 {
-                    v = self.anon_exec(c, true, "a shared writable file mapping");
+                if v == Verdict::Allow && writable {
+                    // Writable and executable at once, shared or private (copy-on-write pages
+                    // of a private mapping hold whatever the process writes into them).
+                    v = self.anon_exec(c, true, "a writable file mapping");
                 }
                 if v == Verdict::Allow {
                     if let Some(p) = self.procs.get_mut(&c.tgid) {
@@ -98,27 +102,12 @@ impl Supervisor<'_> {
                 v
             }
         } else {
-            let (start, len) = (c.args[0], c.args[1]);
-            let end = start.saturating_add(len.max(1));
-            let maps = procfs::maps(c.tgid).unwrap_or_default();
-            let touched: Vec<_> = maps
-                .into_iter()
-                .filter(|m| m.start < end && m.end > start)
-                .collect();
-            let mut v = Verdict::Allow;
-            if touched.is_empty() || touched.iter().any(|m| m.is_anonymous()) {
-                v = self.anon_exec(c, writable, c.sys.name());
-            }
-            for m in touched.iter().filter(|m| !m.is_anonymous()) {
-                if v != Verdict::Allow {
-                    break;
-                }
-                v = self.file_exec(c, &m.path);
-                if v == Verdict::Allow && writable {
-                    v = self.anon_exec(c, true, c.sys.name());
-                }
-            }
-            v
+            // mprotect: the region could be swapped for another mapping (MAP_FIXED from
+            // another thread) between the supervisor reading /proc/<pid>/maps and the kernel
+            // applying the protection, so what backs it cannot be trusted. Making memory
+            // executable after it was mapped is judged as such, whatever backs it: the
+            // loader maps libraries executable with mmap and does not need this.
+            self.anon_exec(c, writable, c.sys.name())
         };
         match verdict {
             Verdict::Allow => Reply::cont(),

@@ -21,7 +21,18 @@ impl Supervisor<'_> {
             Sys::fcntl | Sys::ioctl => {
                 "making the supervisor the owner of a file (SIGIO)".to_string()
             }
-            s => format!("{}({}) aimed at the supervisor", s.name(), c.args[0] as u32),
+            s @ (Sys::setpriority | Sys::ioprio_set) => {
+                format!(
+                    "{}(…, {}) aimed at the supervisor",
+                    s.name(),
+                    c.args[1] as u32 as i32
+                )
+            }
+            s => format!(
+                "{}({}) aimed at the supervisor",
+                s.name(),
+                c.args[0] as u32 as i32
+            ),
         };
         self.stats.denied += 1;
         self.report_incident(
@@ -38,6 +49,14 @@ impl Supervisor<'_> {
     /// its SIGIO, or the signal chosen with F_SETSIG) is behind a pointer. The supervisor reads
     /// it, refuses the supervisor as owner, and otherwise sets it itself on the same open file.
     pub(super) fn on_set_owner(&mut self, c: &Call) -> Reply {
+        // F_SETOWN takes the pid as an integer: the filter only notifies it when the pid is
+        // protected.
+        if c.sys == Sys::fcntl && c.args[1] as u32 == libc::F_SETOWN as u32 {
+            return self.on_tamper(&Call {
+                args: [c.args[2], 0, 0, 0, 0, 0],
+                ..*c
+            });
+        }
         let Ok(raw) = procfs::read_bytes(c.tid, c.args[2], if c.sys == Sys::fcntl { 8 } else { 4 })
         else {
             return Reply::err(libc::EFAULT);
@@ -54,23 +73,34 @@ impl Supervisor<'_> {
                 } else {
                     sys::owner::PID
                 },
-                v.abs(),
+                i32::try_from(v.unsigned_abs()).unwrap_or(i32::MAX),
             )
         };
-        let protected = match kind {
+        let aimed_at_supervisor = match kind {
             sys::owner::PGRP => self.cfg.protected_pgids.contains(&(who as u32)),
             _ => self.cfg.protected.contains(&(who as u32)),
         };
-        if protected {
+        if aimed_at_supervisor {
             return self.on_tamper(&Call {
                 args: [who as u64, 0, 0, 0, 0, 0],
                 ..*c
             });
         }
+        // The supervisor sets the owner with its own reach: only the function's processes may
+        // receive the function's SIGIO. Owner 0 clears it.
+        if who < 0 || (who > 0 && !self.is_monitored(who as u32)) {
+            return Reply::err(libc::EPERM);
+        }
+        if let Err(r) = self.creds_check(c) {
+            return r;
+        }
         let fd = match self.getfd(c, c.args[0]) {
             Ok(f) => f,
             Err(e) => return Reply::errno(e),
         };
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
+        }
         let res = if c.sys == Sys::fcntl {
             sys::fcntl_setown_ex(fd.as_fd(), kind, who)
         } else {
@@ -110,13 +140,14 @@ impl Supervisor<'_> {
                 });
             }
         }
-        let st = match procfs::status(c.tid) {
-            Ok(st) => st,
-            Err(_) => return Reply::err(libc::ESRCH),
-        };
-        if st.uids[..2] != self.my_creds.uids[..2] {
-            // The kernel's permission check would be made against the supervisor's ids.
-            return Reply::err(libc::EPERM);
+        // The signal leaves with the supervisor's credentials and outside the function's
+        // Landlock domain: only the function's own processes may be targets.
+        match target {
+            Some(t) if t > 0 && self.is_monitored(t as u32) => {}
+            _ => return Reply::err(libc::EPERM),
+        }
+        if let Err(r) = self.creds_check(c) {
+            return r;
         }
         let info = if c.args[2] != 0 {
             match procfs::read_bytes(c.tid, c.args[2], 128) {
@@ -130,6 +161,9 @@ impl Supervisor<'_> {
         } else {
             None
         };
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
+        }
         match sys::pidfd_send_signal_info(
             fd.as_fd(),
             c.args[1] as i32,

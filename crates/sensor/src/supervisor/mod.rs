@@ -10,11 +10,13 @@
 mod exec;
 mod fs;
 mod mem;
+mod meta;
 mod misc;
 mod net;
 mod report;
 
 use crate::arch::Sys;
+use crate::filter;
 use crate::install::Report as InstallReport;
 use crate::procfs::{self, Identity};
 use crate::sys::{self, Answer, Notif};
@@ -139,6 +141,7 @@ pub(crate) struct Proc {
     pub maps_dirty: bool,
     pub seen_dest: HashSet<String>,
     pub exited: bool,
+    pub uid: Option<u32>,
 }
 
 /// An exec that was let through and must be verified.
@@ -146,9 +149,22 @@ pub(crate) struct Proc {
 pub(crate) struct PendingExec {
     pub expected: Identity,
     pub old: Option<Identity>,
-    pub script: Option<String>,
+    pub script: Option<ScriptCheck>,
+    /// The thread that made the exec call.
+    pub tid: u32,
     pub path: String,
     pub deadline: Instant,
+}
+
+/// What the command line of an executed `#!` script must be: the kernel builds it as
+/// `[interpreter as written, (its one argument), script filename, argv[1..]]`, once per level
+/// of interpreters, so every position is known.
+#[derive(Debug, Clone)]
+pub(crate) struct ScriptCheck {
+    /// The expected start of `/proc/<pid>/cmdline`.
+    pub prefix: Vec<String>,
+    /// The checked `argv[1..]`, when it was read whole.
+    pub tail: Option<Vec<String>>,
 }
 
 /// An operation performed for a process that has not completed (a blocking connect or send).
@@ -157,6 +173,8 @@ pub(crate) struct Pending {
     pub tid: u32,
     pub fd: OwnedFd,
     pub kind: net::PendingKind,
+    /// When the caller's own timeout (SO_SNDTIMEO) runs out.
+    pub deadline: Option<Instant>,
 }
 
 /// The supervisor.
@@ -172,9 +190,15 @@ pub struct Supervisor<'s> {
     learned: HashSet<String>,
     stats: Stats,
     main_status: Option<i32>,
-    reaped: HashMap<u32, i32>,
+    reaped: HashMap<u32, (i32, Option<i32>)>,
     my_creds: procfs::Status,
     debug: bool,
+    /// Sockets bound to port 0 (the kernel chose the port), by identity, until they listen.
+    ephemeral: HashSet<(u64, u64)>,
+    /// Threads whose credentials were found equal to the supervisor's (until they change).
+    creds_ok: HashSet<u32>,
+    /// Bounds how many identical events are reported per second.
+    limiter: report::RateLimiter,
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -197,7 +221,10 @@ impl<'s> Supervisor<'s> {
         signals: Option<OwnedFd>,
         sink: &'s mut dyn Sink,
     ) -> io::Result<Self> {
-        let my_creds = procfs::status(std::process::id())?;
+        // This thread's credentials (in the Lambda extension the supervisor is one thread of
+        // several, and capabilities are per thread).
+        let me = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+        let my_creds = procfs::status(me)?;
         Ok(Supervisor {
             cfg,
             listener,
@@ -213,6 +240,9 @@ impl<'s> Supervisor<'s> {
             reaped: HashMap::new(),
             my_creds,
             debug: std::env::var_os("VIGIL_DEBUG").is_some(),
+            ephemeral: HashSet::new(),
+            creds_ok: HashSet::new(),
+            limiter: report::RateLimiter::default(),
         })
     }
 
@@ -230,7 +260,12 @@ impl<'s> Supervisor<'s> {
             let timeout = if self.exec_polling() {
                 Some(Duration::from_millis(1))
             } else if !self.pending.is_empty() {
-                Some(Duration::from_millis(50))
+                let now = Instant::now();
+                let soonest = self.pending.iter().filter_map(|p| p.deadline).min();
+                Some(soonest.map_or(Duration::from_millis(50), |d| {
+                    d.saturating_duration_since(now)
+                        .clamp(Duration::from_millis(1), Duration::from_millis(50))
+                }))
             } else {
                 None
             };
@@ -301,6 +336,7 @@ impl<'s> Supervisor<'s> {
             }
             self.progress_pending(&ready);
             self.verify_execs_actively();
+            self.report_suppressed(false);
             if listener_ev.contains(PollFlags::IN) {
                 self.on_notification();
             } else if listener_ev.intersects(PollFlags::HUP | PollFlags::ERR) {
@@ -312,6 +348,7 @@ impl<'s> Supervisor<'s> {
                 self.reap(true);
             }
         }
+        self.report_suppressed(true);
         // Exits not yet reported (processes reaped by their own parents).
         let left: Vec<u32> = self
             .procs
@@ -372,7 +409,7 @@ impl<'s> Supervisor<'s> {
                     if pid == self.cfg.main_pid {
                         self.main_status = Some(code);
                     }
-                    self.reaped.insert(pid, code);
+                    self.reaped.insert(pid, (code, st.terminating_signal()));
                     self.on_exit(pid);
                 }
                 Ok(None) => return,
@@ -393,7 +430,9 @@ impl<'s> Supervisor<'s> {
             let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
                 rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
             });
-            let ppid = procfs::status(tgid).map(|s| s.ppid).unwrap_or(0);
+            let st = procfs::status(tgid).ok();
+            let ppid = st.as_ref().map_or(0, |s| s.ppid);
+            let uid = st.as_ref().map(|s| s.uids[0]);
             Proc {
                 tgid,
                 ppid,
@@ -404,6 +443,7 @@ impl<'s> Supervisor<'s> {
                 maps_dirty: false,
                 seen_dest: HashSet::new(),
                 exited: false,
+                uid,
             }
         })
     }
@@ -518,8 +558,17 @@ impl<'s> Supervisor<'s> {
             }
             Reply::AddFd { fd, cloexec } => {
                 if self.cfg.install.addfd_send {
-                    // Installs the fd and answers with its number, atomically.
-                    let _ = sys::notif_addfd(listener, id, fd.as_fd(), cloexec, true);
+                    // Installs the fd and answers with its number, atomically. If it cannot
+                    // (EMFILE: the process is at its fd limit), the call must still be answered.
+                    if let Err(e) = sys::notif_addfd(listener, id, fd.as_fd(), cloexec, true) {
+                        if e.raw_os_error() != Some(libc::ENOENT) {
+                            let _ = sys::notif_send(
+                                listener,
+                                id,
+                                Answer::Error(e.raw_os_error().unwrap_or(libc::EMFILE)),
+                            );
+                        }
+                    }
                 } else {
                     match sys::notif_addfd(listener, id, fd.as_fd(), cloexec, false) {
                         Ok(n) => {
@@ -561,8 +610,39 @@ impl<'s> Supervisor<'s> {
             sys,
             args: n.args,
         };
+        // A process whose credentials are no longer the supervisor's (a root function that
+        // switched user) can neither be inspected nor be acted for: every watched call of it
+        // fails, with a finding saying why — except the credential changes themselves.
+        let creds_change = matches!(
+            sys,
+            Sys::setuid
+                | Sys::setgid
+                | Sys::setreuid
+                | Sys::setregid
+                | Sys::setresuid
+                | Sys::setresgid
+                | Sys::setfsuid
+                | Sys::setfsgid
+                | Sys::setgroups
+                | Sys::capset
+        );
+        if !creds_change {
+            if let Err(r) = self.creds_check(&c) {
+                return r;
+            }
+        }
         if !self.verify_exec(&c) {
             return Reply::err(libc::EPERM);
+        }
+        if self.cfg.mode == Mode::Learn && !self.observed.fork {
+            // Allowed forks are decided in the kernel; a child that makes no watched call of
+            // its own is found here, as a child of a process that does.
+            if let Some(child) = procfs::first_child(tgid) {
+                if !self.procs.contains_key(&child) {
+                    self.known(child);
+                    self.on_new_process(child);
+                }
+            }
         }
         if !matches!(sys, Sys::mmap | Sys::mprotect | Sys::pkey_mprotect)
             && self.procs.get(&tgid).is_some_and(|p| p.maps_dirty)
@@ -584,6 +664,9 @@ impl<'s> Supervisor<'s> {
             truncate | rename | renameat | renameat2 | link | linkat | symlink | symlinkat
             | unlink | unlinkat | mkdir | mkdirat | rmdir | mknod | mknodat => self.on_path_op(&c),
             mmap | mprotect | pkey_mprotect => self.on_exec_memory(&c),
+            chmod | fchmod | fchmodat | fchmodat2 | chown | fchown | lchown | fchownat
+            | setxattr | lsetxattr | fsetxattr | removexattr | lremovexattr | fremovexattr
+            | utime | utimes | utimensat | futimesat => self.on_meta(&c),
             shmat => self.on_shmat(&c),
             memfd_create => self.on_memfd(&c),
             pidfd_send_signal => self.on_pidfd_send_signal(&c),
@@ -592,7 +675,18 @@ impl<'s> Supervisor<'s> {
             | sched_setattr | migrate_pages | move_pages | setpriority | ioprio_set => {
                 self.on_tamper(&c)
             }
-            fcntl | ioctl => self.on_set_owner(&c),
+            ioctl if matches!(c.args[1] as u32, filter::FIOSETOWN | filter::SIOCSPGRP) => {
+                self.on_set_owner(&c)
+            }
+            fcntl => self.on_set_owner(&c),
+            setuid | setgid | setreuid | setregid | setresuid | setresgid | setfsuid | setfsgid
+            | setgroups | capset => {
+                // Re-read this process's credentials before acting for it again.
+                let tids = &self.tids;
+                self.creds_ok
+                    .retain(|t| *t != c.tid && tids.get(t) != Some(&tgid));
+                Reply::cont()
+            }
             _ => self.on_hardening(&c),
         }
     }
@@ -646,12 +740,45 @@ impl<'s> Supervisor<'s> {
         rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
     }
 
-    /// Whether the process's filesystem credentials are the supervisor's, so an operation the
-    /// supervisor performs for it is checked by the kernel exactly as its own would be.
+    /// Whether a thread's credentials are exactly the supervisor's (every uid and gid, the
+    /// groups, the effective and permitted capabilities), so an operation the supervisor
+    /// performs for it is checked by the kernel exactly as its own would be — no more power.
     fn same_creds(&self, st: &procfs::Status) -> bool {
-        st.uids[3] == self.my_creds.uids[3]
-            && st.gids[3] == self.my_creds.gids[3]
+        st.uids == self.my_creds.uids
+            && st.gids == self.my_creds.gids
             && st.groups == self.my_creds.groups
+            && st.caps == self.my_creds.caps
+    }
+
+    /// The credential check for network operations, cached per thread until it changes its
+    /// credentials (those calls are notified). `Err` is the reply denying the call.
+    pub(crate) fn creds_check(&mut self, c: &Call) -> Result<(), Reply> {
+        if self.creds_ok.contains(&c.tid) {
+            return Ok(());
+        }
+        self.creds_for_fs(c)?;
+        self.creds_ok.insert(c.tid);
+        Ok(())
+    }
+
+    /// Is `pid` one of the function's processes (a known one, or a descendant of one)? The
+    /// supervisor only acts on the function's own processes: acting on others would let the
+    /// function use the supervisor's reach (its Landlock domain, its credentials).
+    pub(crate) fn is_monitored(&self, pid: u32) -> bool {
+        let mut p = pid;
+        for _ in 0..64 {
+            if self.procs.get(&p).is_some_and(|pr| !pr.exited) || p == self.cfg.main_pid {
+                return true;
+            }
+            if p <= 1 || self.cfg.protected.contains(&p) {
+                return false;
+            }
+            match procfs::status(p) {
+                Ok(st) if st.ppid != p => p = st.ppid,
+                _ => return false,
+            }
+        }
+        false
     }
 }
 

@@ -89,6 +89,23 @@ fn protocol(sock: BorrowedFd<'_>) -> (&'static str, Transport) {
 impl Supervisor<'_> {
     /// Decodes and checks one destination address. `Err` is the errno for the caller.
     fn destination(&mut self, c: &Call, raw: Vec<u8>) -> Result<Dest, i32> {
+        self.destination_as(c, raw, false)
+    }
+
+    /// `unspec_is_inet`: for datagram sends and binds the kernel reads an `AF_UNSPEC` address
+    /// as `AF_INET` (`udp_sendmsg`, `inet_bind`), so it is checked — and used — as one.
+    fn destination_as(
+        &mut self,
+        c: &Call,
+        mut raw: Vec<u8>,
+        unspec_is_inet: bool,
+    ) -> Result<Dest, i32> {
+        if unspec_is_inet
+            && raw.len() >= 16
+            && matches!(sockaddr::decode(&raw), Some(SockAddr::Unspec))
+        {
+            raw[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        }
         let sa = sockaddr::decode(&raw).ok_or(libc::EINVAL)?;
         Ok(match sa {
             SockAddr::Ip(ip, port) => {
@@ -98,7 +115,7 @@ impl Supervisor<'_> {
                     .allows_ip(ip, port, &self.cfg.hosts)
                     .map(|h| h.map(str::to_string));
                 Dest {
-                    obs: Some(ObservedDest::Ip(ip, port)),
+                    obs: Some(ObservedDest::Ip(vigil_policy::canonical_ip(ip), port)),
                     endpoint: Endpoint {
                         ip: Some(ip.to_string()),
                         port: Some(port),
@@ -231,6 +248,9 @@ impl Supervisor<'_> {
             Verdict::Deny(e) => return Reply::err(e),
             Verdict::Kill => return Reply::err(libc::EPERM),
         }
+        if let Err(r) = self.creds_check(c) {
+            return r;
+        }
         if !self.still_valid(c.id) {
             return Reply::err(libc::EINTR);
         }
@@ -251,10 +271,19 @@ impl Supervisor<'_> {
                 if blocking
                     && matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) =>
             {
+                // A blocking connect gives up after SO_SNDTIMEO, with EINPROGRESS.
+                let deadline = rustix::net::sockopt::socket_timeout(
+                    &sock,
+                    rustix::net::sockopt::Timeout::Send,
+                )
+                .ok()
+                .flatten()
+                .map(|t| std::time::Instant::now() + t);
                 self.pending.push(Pending {
                     id: c.id,
                     tid: c.tid,
                     fd: sock,
+                    deadline,
                     kind: PendingKind::Connect,
                 });
                 Reply::Later
@@ -266,7 +295,13 @@ impl Supervisor<'_> {
     }
 
     /// Reads a `struct msghdr` at `addr` and builds the message, translating `SCM_RIGHTS`.
-    fn read_msghdr(&mut self, c: &Call, addr: u64) -> Result<(Option<Vec<u8>>, OutMessage), i32> {
+    /// Copies at most `budget` payload bytes (shared by all messages of one call) and lowers it.
+    fn read_msghdr(
+        &mut self,
+        c: &Call,
+        addr: u64,
+        budget: &mut usize,
+    ) -> Result<(Option<Vec<u8>>, OutMessage), i32> {
         let h = procfs::read_bytes(c.tid, addr, 56).map_err(|_| libc::EFAULT)?;
         let name_ptr = le_u64(&h, 0);
         let name_len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]) as usize;
@@ -289,21 +324,23 @@ impl Supervisor<'_> {
             for i in 0..iov_len {
                 let base = le_u64(&iovs, i * 16);
                 let len = le_u64(&iovs, i * 16 + 8) as usize;
-                let take = len.min(SEND_CAP.saturating_sub(data.len()));
+                let take = len.min(*budget);
                 if take == 0 {
                     continue;
                 }
                 data.extend(procfs::read_bytes(c.tid, base, take).map_err(|_| libc::EFAULT)?);
+                *budget -= take;
             }
         }
         let mut control = Vec::new();
         let mut fds = Vec::new();
         if ctl_ptr != 0 && ctl_len > 0 {
             control = procfs::read_bytes(c.tid, ctl_ptr, ctl_len).map_err(|_| libc::EFAULT)?;
+            // Lengths come from the process: every step is checked, and `at` only grows.
             let mut at = 0usize;
-            while at + 16 <= control.len() {
-                let clen = le_u64(&control, at) as usize;
-                if clen < 16 || at + clen > control.len() {
+            while control.len().saturating_sub(at) >= 16 {
+                let clen = usize::try_from(le_u64(&control, at)).unwrap_or(usize::MAX);
+                if clen < 16 || clen > control.len() - at {
                     break;
                 }
                 let level = i32::from_le_bytes([
@@ -320,7 +357,8 @@ impl Supervisor<'_> {
                 ]);
                 if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
                     let mut p = at + 16;
-                    while p + 4 <= at + clen {
+                    let end = at + clen;
+                    while p + 4 <= end {
                         let their = i32::from_le_bytes([
                             control[p],
                             control[p + 1],
@@ -333,7 +371,10 @@ impl Supervisor<'_> {
                         p += 4;
                     }
                 }
-                at += (clen + 7) & !7;
+                match clen.checked_add(7).map(|l| l & !7) {
+                    Some(step) if step > 0 => at = at.saturating_add(step),
+                    _ => break,
+                }
             }
         }
         Ok((
@@ -361,11 +402,16 @@ impl Supervisor<'_> {
             let Some(raw) = m.name.take() else {
                 continue;
             };
-            let dest = match self.destination(c, raw) {
+            let dest = match self.destination_as(c, raw, true) {
                 Ok(d) => d,
                 Err(e) => return Some(Reply::err(e)),
             };
-            let key = Obs::Connect(dest.obs.clone()?).key();
+            let Some(obs) = dest.obs.clone() else {
+                // Nothing the policy speaks of (netlink, …): sent as the kernel will read it.
+                m.name = Some(dest.raw);
+                continue;
+            };
+            let key = Obs::Connect(obs).key();
             let first = self
                 .procs
                 .get_mut(&c.tgid)
@@ -464,6 +510,9 @@ impl Supervisor<'_> {
         if let Some(r) = self.check_destinations(c, sock.as_fd(), &mut msgs) {
             return r;
         }
+        if let Err(r) = self.creds_check(c) {
+            return r;
+        }
         if !self.still_valid(c.id) {
             return Reply::err(libc::EINTR);
         }
@@ -477,6 +526,7 @@ impl Supervisor<'_> {
                     id: c.id,
                     tid: c.tid,
                     fd: sock,
+                    deadline: None,
                     kind: PendingKind::Send { msgs, flags, reply },
                 });
                 Reply::Later
@@ -522,7 +572,8 @@ impl Supervisor<'_> {
     }
 
     pub(super) fn on_sendmsg(&mut self, c: &Call) -> Reply {
-        match self.read_msghdr(c, c.args[1]) {
+        let mut budget = SEND_CAP;
+        match self.read_msghdr(c, c.args[1], &mut budget) {
             Ok((_, msg)) => {
                 self.send_common(c, c.args[0], vec![msg], c.args[2] as i32, SendReply::Bytes)
             }
@@ -533,8 +584,13 @@ impl Supervisor<'_> {
     pub(super) fn on_sendmmsg(&mut self, c: &Call) -> Reply {
         let vlen = (c.args[2] as usize).min(MAX_IOV);
         let mut msgs = Vec::with_capacity(vlen);
+        // One budget for the whole call: a thousand messages do not get a thousand copies.
+        let mut budget = SEND_CAP;
         for i in 0..vlen {
-            match self.read_msghdr(c, c.args[1] + 64 * i as u64) {
+            if budget == 0 && i > 0 {
+                break;
+            }
+            match self.read_msghdr(c, c.args[1] + 64 * i as u64, &mut budget) {
                 Ok((_, m)) => msgs.push(m),
                 Err(e) if i == 0 => return Reply::err(e),
                 Err(_) => break,
@@ -567,9 +623,14 @@ impl Supervisor<'_> {
             Err(e) => return Reply::errno(e),
         };
         let (proto, transport) = protocol(sock.as_fd());
-        let mut raw = raw;
         let mut _pin = None;
         let mut umask = None;
+        // `inet_bind` reads AF_UNSPEC (with INADDR_ANY) as AF_INET: check and use it as such.
+        let mut raw = raw;
+        if raw.len() >= 16 && matches!(sockaddr::decode(&raw), Some(SockAddr::Unspec)) {
+            raw[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        }
+        let ephemeral = matches!(sockaddr::decode(&raw), Some(SockAddr::Ip(_, 0)));
         match sockaddr::decode(&raw) {
             Some(SockAddr::Ip(ip, port)) if port != 0 => {
                 let d = Decision {
@@ -633,12 +694,24 @@ impl Supervisor<'_> {
             }
             _ => {}
         }
+        if let Err(r) = self.creds_check(c) {
+            return r;
+        }
         if !self.still_valid(c.id) {
             return Reply::err(libc::EINTR);
         }
         let res = with_umask(umask, || sys::bind_raw(sock.as_fd(), &raw));
         match res {
-            Ok(()) => Reply::val(0),
+            Ok(()) => {
+                if ephemeral {
+                    // The kernel picked the port: listening on it later is listening on "an
+                    // ephemeral port" (policy port 0), whatever number it got this time.
+                    if let Ok(st) = rustix::fs::fstat(&sock) {
+                        self.ephemeral.insert((st.st_dev, st.st_ino));
+                    }
+                }
+                Reply::val(0)
+            }
             Err(e) => Reply::err(e.raw_os_error().unwrap_or(libc::EIO)),
         }
     }
@@ -652,8 +725,13 @@ impl Supervisor<'_> {
         let bound = sys::getsockname_raw(sock.as_fd())
             .ok()
             .and_then(|b| sockaddr::decode(&b));
-        if let Some(SockAddr::Ip(ip, port)) = bound {
-            // Port 0: listen() picks an ephemeral port.
+        let identity = rustix::fs::fstat(&sock)
+            .ok()
+            .map(|st| (st.st_dev, st.st_ino));
+        let picked_by_kernel = identity.is_some_and(|i| self.ephemeral.remove(&i));
+        if let Some(SockAddr::Ip(ip, bound_port)) = bound {
+            // Port 0: listen() picks an ephemeral port; so did a bind to port 0.
+            let port = if picked_by_kernel { 0 } else { bound_port };
             let d = Decision {
                 allowed: self.cfg.policy.allows_listen(transport, port),
                 section: Section::Network,
@@ -666,7 +744,7 @@ impl Supervisor<'_> {
                     activity: 7,
                     endpoint: Endpoint {
                         ip: Some(ip.to_string()),
-                        port: Some(port),
+                        port: Some(bound_port),
                         ..Default::default()
                     },
                     protocol: proto,
@@ -678,6 +756,12 @@ impl Supervisor<'_> {
                 Verdict::Deny(e) => return Reply::err(e),
                 Verdict::Kill => return Reply::err(libc::EPERM),
             }
+        }
+        if let Err(r) = self.creds_check(c) {
+            return r;
+        }
+        if !self.still_valid(c.id) {
+            return Reply::err(libc::EINTR);
         }
         let backlog = c.args[1] as i32;
         match rustix::net::listen(&sock, backlog) {
@@ -695,6 +779,9 @@ impl Supervisor<'_> {
                 continue;
             }
             if !ready.contains(&i) {
+                if p.deadline.is_some_and(|d| d <= std::time::Instant::now()) {
+                    done.push((i, Reply::err(libc::EINPROGRESS)));
+                }
                 continue;
             }
             match &p.kind {

@@ -126,15 +126,15 @@ impl Supervisor<'_> {
 
     pub(crate) fn process_of(&mut self, tgid: u32, tid: Option<u32>) -> Process {
         let p = self.procs.get_mut(&tgid);
-        let (exe, ppid, cmd) = match p {
+        let (exe, ppid, cmd, uid) = match p {
             Some(p) => {
                 if p.cmdline.is_none() {
                     let cl = procfs::cmdline(tgid).join(" ");
                     p.cmdline = Some(cl);
                 }
-                (p.exe.clone(), p.ppid, p.cmdline.clone())
+                (p.exe.clone(), p.ppid, p.cmdline.clone(), p.uid)
             }
-            None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None),
+            None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None, None),
         };
         Process {
             pid: tgid,
@@ -147,9 +147,7 @@ impl Supervisor<'_> {
                     ..Default::default()
                 })
             }),
-            user: Some(User {
-                uid: self.my_creds.uids[0].to_string(),
-            }),
+            user: uid.map(|u| User { uid: u.to_string() }),
             cwd: None,
         }
     }
@@ -170,9 +168,21 @@ impl Supervisor<'_> {
             (_, false, Verdict::Kill) => Outcome::Killed,
         };
         let violation = !d.allowed && mode != Mode::Learn;
+        let obs_key = d.obs.as_ref().map(|o| o.key());
+        // The same thing, again and again (a loop of refused connects): reported at a bounded
+        // rate, the rest counted and summarised.
+        let flood_key = format!(
+            "{}|{}|{}|{:?}",
+            d.rule,
+            c.tgid,
+            obs_key.as_deref().unwrap_or(&d.title),
+            outcome
+        );
+        if !new_obs && !self.limiter.admit(&flood_key) {
+            return;
+        }
         let actor = self.process_of(c.tgid, Some(c.tid));
         let syscall = c.sys.name();
-        let obs_key = d.obs.as_ref().map(|o| o.key());
 
         let emit_activity = d.always || violation || new_obs;
         let mut evidence = Evidence {
@@ -201,30 +211,18 @@ impl Supervisor<'_> {
                 });
                 Some(e)
             }
-            Activity::Fork => {
-                let mut e = self.event(
-                    Class::Process,
-                    1,
-                    sev(violation, d.severity),
-                    format!("{} creates a process", actor.pid),
-                );
-                e.process = Some(Process {
-                    pid: 0,
-                    parent_process: Some(Box::new(Process {
-                        pid: c.tgid,
-                        ..Default::default()
-                    })),
-                    ..Default::default()
-                });
-                Some(e)
-            }
+            // The new process's pid is not known when its creation is decided: the finding
+            // (with the parent as actor) reports it.
+            Activity::Fork => None,
             Activity::Network {
                 activity,
                 endpoint,
                 protocol,
             } => {
                 evidence.dst_endpoint = Some(endpoint.clone());
-                let act = if violation && verdict != Verdict::Allow {
+                // A refused connection is activity 5 (Refuse); a refused listen stays 7.
+                let refused = violation && verdict != Verdict::Allow;
+                let act = if refused && *activity != 7 {
                     5
                 } else {
                     *activity
@@ -242,6 +240,7 @@ impl Supervisor<'_> {
                     .unwrap_or_default();
                 let verb = match act {
                     5 => "refused: connection to",
+                    7 if refused => "refused: listening on",
                     7 => "listens on",
                     6 => "sends to",
                     _ => "connects to",
@@ -334,6 +333,21 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Summaries of what the rate limiter held back (called as windows close and at the end).
+    pub(crate) fn report_suppressed(&mut self, all: bool) {
+        for (key, n) in self.limiter.take_suppressed(all) {
+            let mut e = self.event(
+                Class::ApplicationLifecycle,
+                99,
+                Severity::Low,
+                format!("{n} more decision(s) of the same kind not reported (rate limit): {key}"),
+            );
+            e.set("suppressed", n);
+            e.set("suppressed_key", key);
+            self.sink.emit(&e);
+        }
+    }
+
     /// A finding for something no policy can allow (tampering, a forged exec image).
     pub(crate) fn report_incident(
         &mut self,
@@ -343,6 +357,10 @@ impl Supervisor<'_> {
         severity: Severity,
         outcome: Outcome,
     ) {
+        let key = format!("{rule}|{}|{title}", c.tgid);
+        if !self.limiter.admit(&key) {
+            return;
+        }
         let actor = self.process_of(c.tgid, Some(c.tid));
         let mut f = self.event(Class::DetectionFinding, 1, severity, title.clone());
         f.finding_info = Some(FindingInfo {
@@ -362,11 +380,14 @@ impl Supervisor<'_> {
         self.sink.emit(&f);
     }
 
-    pub(crate) fn report_exit(&mut self, tgid: u32, code: Option<i32>) {
+    /// `status`: the exit code (128+N for signal N) and the signal, when the supervisor
+    /// reaped the process itself.
+    pub(crate) fn report_exit(&mut self, tgid: u32, status: Option<(i32, Option<i32>)>) {
         let process = self.process_of(tgid, None);
-        let msg = match code {
-            Some(c) if c > 128 => format!("{tgid} killed by signal {}", c - 128),
-            Some(c) => format!("{tgid} exited with status {c}"),
+        let code = status.map(|s| s.0);
+        let msg = match status {
+            Some((_, Some(sig))) => format!("{tgid} killed by signal {sig}"),
+            Some((c, None)) => format!("{tgid} exited with status {c}"),
             None => format!("{tgid} exited"),
         };
         let mut e = self.event(Class::Process, 2, Severity::Informational, msg);
@@ -384,5 +405,51 @@ fn sev(violation: bool, s: Severity) -> Severity {
         s
     } else {
         Severity::Informational
+    }
+}
+
+/// Lets at most [`RateLimiter::BURST`] events with the same key through per second, and counts
+/// the rest.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    windows: std::collections::HashMap<String, (std::time::Instant, u32, u64)>,
+}
+
+impl RateLimiter {
+    /// Events of one kind per second.
+    pub const BURST: u32 = 20;
+
+    /// Whether an event with `key` may be reported now.
+    pub fn admit(&mut self, key: &str) -> bool {
+        let now = std::time::Instant::now();
+        let w = self.windows.entry(key.to_string()).or_insert((now, 0, 0));
+        if now.duration_since(w.0) >= std::time::Duration::from_secs(1) {
+            w.0 = now;
+            w.1 = 0;
+        }
+        if w.1 < Self::BURST {
+            w.1 += 1;
+            true
+        } else {
+            w.2 += 1;
+            false
+        }
+    }
+
+    /// Counts held back, for windows that closed (or all), reset.
+    pub fn take_suppressed(&mut self, all: bool) -> Vec<(String, u64)> {
+        let now = std::time::Instant::now();
+        let mut out = Vec::new();
+        for (k, w) in self.windows.iter_mut() {
+            if w.2 > 0 && (all || now.duration_since(w.0) >= std::time::Duration::from_secs(1)) {
+                out.push((k.clone(), w.2));
+                w.2 = 0;
+            }
+        }
+        if self.windows.len() > 10_000 {
+            self.windows
+                .retain(|_, w| now.duration_since(w.0) < std::time::Duration::from_secs(1));
+        }
+        out
     }
 }

@@ -4,10 +4,10 @@
 use anyhow::{anyhow, Context, Result};
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use vigil_events::{Device, JsonLines, Os, Sink};
-use vigil_policy::{Diagnostic, Policy, PolicyError};
+use vigil_policy::Policy;
 
 /// Exit status when vigil itself failed before the command ran.
 pub const EXIT_VIGIL: u8 = 125;
@@ -29,34 +29,9 @@ pub fn load_policy(path: &Path) -> Result<Policy> {
     let name = path.display().to_string();
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read policy {name}"))?;
-    let policy =
-        vigil_policy::parse(&name, &text).map_err(|e| anyhow!(PolicyLoadError(e.render())))?;
     let known: Vec<&str> = vigil_sensor::hardening::group_names().collect();
-    let bad: Vec<Diagnostic> = policy
-        .hardening_allow
-        .iter()
-        .filter(|n| !known.contains(&n.name.as_str()))
-        .map(|n| {
-            Diagnostic::new(
-                n.line,
-                n.column,
-                format!(
-                    "unknown hardening group `{}`; known groups: {}",
-                    n.name,
-                    known.join(", ")
-                ),
-            )
-        })
-        .collect();
-    if !bad.is_empty() {
-        let e = PolicyError {
-            file: name,
-            source: text,
-            diagnostics: bad,
-        };
-        return Err(anyhow!(PolicyLoadError(e.render())));
-    }
-    Ok(policy)
+    vigil_policy::parse_with(&name, &text, Some(&known))
+        .map_err(|e| anyhow!(PolicyLoadError(e.render())))
 }
 
 /// Opens the event destination: `-` is stderr, anything else a file (appended to).
@@ -92,15 +67,11 @@ pub fn device() -> Device {
 }
 
 /// Resolves the policy's host names (a name that does not resolve matches nothing).
+///
+/// Through `vigil_lambda::dns` (/etc/hosts, then DNS to the servers of /etc/resolv.conf), not
+/// `getaddrinfo`: the static layer binary must not load glibc's NSS modules from the sandbox.
 pub fn resolve_hosts(policy: &Policy) -> Vec<(String, IpAddr)> {
-    let mut out = Vec::new();
-    for name in policy.host_names() {
-        match (name, 0u16).to_socket_addrs() {
-            Ok(addrs) => out.extend(addrs.map(|a| (name.to_string(), a.ip()))),
-            Err(e) => eprintln!("vigil: warning: host `{name}` in the policy does not resolve ({e}); it matches nothing"),
-        }
-    }
-    out
+    vigil_lambda::dns::policy_hosts(policy)
 }
 
 /// Finds `cmd` the way a shell does: a name with a `/` is a path; otherwise PATH is searched.

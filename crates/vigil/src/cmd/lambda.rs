@@ -19,6 +19,24 @@ pub enum LambdaCommand {
         #[arg(long, value_name = "FILE")]
         binary: Option<PathBuf>,
     },
+    /// Print the snippet that attaches the layer (SAM, CloudFormation or Terraform).
+    Template {
+        /// sam, cloudformation (cfn) or terraform (tf).
+        #[arg(long, value_parser = parse_format)]
+        format: vigil_lambda::template::Format,
+        /// The layer version ARN (default: asked for at deploy time).
+        #[arg(long, value_name = "ARN")]
+        layer_arn: Option<String>,
+        /// The default mode (learn, detect, enforce; default detect).
+        #[arg(long, value_parser = parse_mode)]
+        mode: Option<vigil_policy::Mode>,
+        /// The policy's path inside the deployment package (default vigil.yaml at its root).
+        #[arg(long, value_name = "PATH")]
+        policy_file: Option<String>,
+        /// A collector URL for VIGIL_COLLECTOR.
+        #[arg(long, value_name = "URL")]
+        collector: Option<String>,
+    },
     /// The exec wrapper (`AWS_LAMBDA_EXEC_WRAPPER=/opt/vigil/wrap` runs this).
     Wrap {
         /// The runtime's command line.
@@ -29,8 +47,37 @@ pub enum LambdaCommand {
     Extension,
 }
 
+fn parse_format(s: &str) -> Result<vigil_lambda::template::Format, String> {
+    s.parse()
+        .map_err(|e: vigil_lambda::template::TemplateError| e.to_string())
+}
+
+fn parse_mode(s: &str) -> Result<vigil_policy::Mode, String> {
+    s.parse()
+}
+
 pub fn run(cmd: LambdaCommand) -> ExitCode {
     match cmd {
+        LambdaCommand::Template {
+            format,
+            layer_arn,
+            mode,
+            policy_file,
+            collector,
+        } => {
+            let opts = vigil_lambda::template::Options {
+                layer_arn,
+                mode,
+                policy_file,
+                collector,
+            };
+            if let Err(e) = opts.validate() {
+                eprintln!("vigil: {e}");
+                return ExitCode::from(2);
+            }
+            print!("{}", vigil_lambda::template::render(format, &opts));
+            ExitCode::SUCCESS
+        }
         LambdaCommand::Layer { out, binary } => {
             let binary = match binary.map(Ok).unwrap_or_else(std::env::current_exe) {
                 Ok(b) => b,

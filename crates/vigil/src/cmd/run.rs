@@ -113,7 +113,13 @@ pub fn run(a: RunArgs) -> ExitCode {
         policy_source: source,
         mode,
         events: a.events,
-        require: a.require.unwrap_or_else(|| layer_of(policy_require)),
+        // Learn mode needs the supervisor whatever --require says: without it nothing can be
+        // observed, and an empty "learned" policy would lie.
+        require: if mode == Mode::Learn {
+            Layer::Supervised
+        } else {
+            a.require.unwrap_or_else(|| layer_of(policy_require))
+        },
         command: a.command,
         learn_out: a.out,
         landlock: !a.no_landlock,
@@ -148,7 +154,8 @@ pub fn learn(a: LearnArgs) -> ExitCode {
         policy_source: Some(a.out.display().to_string()),
         mode: Mode::Learn,
         events: a.events,
-        require: Layer::None,
+        // Without a supervisor nothing can be observed: an empty "learned" policy would lie.
+        require: Layer::Supervised,
         command: a.command,
         learn_out: Some(a.out),
         landlock: true,
@@ -198,7 +205,8 @@ fn execute(job: Job) -> ExitCode {
         } else {
             ""
         };
-        eprintln!("vigil: cannot execute {}: {what}{hint}", program.display());
+        let shown = std::fs::canonicalize(&program).unwrap_or(program.clone());
+        eprintln!("vigil: cannot execute {}: {what}{hint}", shown.display());
     }
     if let Some(out) = &job.learn_out {
         let mut policy = base;

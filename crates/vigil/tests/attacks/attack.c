@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -237,6 +238,16 @@ static int mprotect_x(void) {
     return 0;
 }
 
+// A file mapped readable, then made executable: the region could have been swapped for
+// anonymous shellcode by another thread (MAP_FIXED) between the check and the kernel's change.
+static int mprotect_file(const char *path) {
+    int fd = open(path, O_RDONLY);
+    void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) { report("mmap_file", -1); return 1; }
+    report("mprotect_file_x", mprotect(m, 4096, PROT_READ | PROT_EXEC));
+    return 0;
+}
+
 // ---- other ABIs ----
 
 static int int80(void) {
@@ -354,6 +365,121 @@ static int wait_then_connect(const char *file, int port) {
     return 0;
 }
 
+// ---- regressions from the adversarial review ----
+
+// B1: a first message without a usable address used to exempt the rest of a sendmmsg.
+static int sendmmsg_skip(int allowed, int forbidden) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ok = in4("127.0.0.1", allowed);
+    connect(s, (struct sockaddr *)&ok, sizeof ok);
+    struct sockaddr unspec = {0};
+    unspec.sa_family = AF_UNSPEC;
+    struct sockaddr_in bad = in4("127.0.0.1", forbidden);
+    char m0[] = "first", m1[] = "EXFILTRATED";
+    struct iovec v0 = {m0, sizeof m0 - 1}, v1 = {m1, sizeof m1 - 1};
+    struct mmsghdr msgs[2];
+    memset(msgs, 0, sizeof msgs);
+    msgs[0].msg_hdr.msg_name = &unspec;
+    msgs[0].msg_hdr.msg_namelen = sizeof unspec;
+    msgs[0].msg_hdr.msg_iov = &v0;
+    msgs[0].msg_hdr.msg_iovlen = 1;
+    msgs[1].msg_hdr.msg_name = &bad;
+    msgs[1].msg_hdr.msg_namelen = sizeof bad;
+    msgs[1].msg_hdr.msg_iov = &v1;
+    msgs[1].msg_hdr.msg_iovlen = 1;
+    report("sendmmsg", sendmmsg(s, msgs, 2, 0));
+    // AF_UNSPEC with an IPv4 body is read as AF_INET by udp_sendmsg.
+    struct sockaddr_in unspec_bad = in4("127.0.0.1", forbidden);
+    unspec_bad.sin_family = AF_UNSPEC;
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    report("sendto_unspec", sendto(u, "UNSPEC", 6, 0, (struct sockaddr *)&unspec_bad, sizeof unspec_bad));
+    return 0;
+}
+
+// B2: a private mapping of a library, writable and executable: its copy-on-write pages run
+// whatever is written into them.
+static int cow_exec(const char *lib) {
+    int fd = open(lib, O_RDONLY);
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) { report("mmap_private_wx", -1); return 0; }
+    memcpy(m, ret42, sizeof ret42);
+    printf("mmap_private_wx ok shellcode_returned %d\n", ((int (*)(void))m)());
+    return 0;
+}
+
+// B9: bind with AF_UNSPEC is read as AF_INET by inet_bind.
+static int bind_unspec(int port) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = in4("0.0.0.0", port);
+    a.sin_family = AF_UNSPEC;
+    report("bind_unspec", bind(s, (struct sockaddr *)&a, sizeof a));
+    return 0;
+}
+
+// D1: a control message length near 2^64 used to hang or crash the supervisor.
+static int cmsg_overflow(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    uint64_t ctl[8] = {16, 0, (uint64_t)-16, 0};
+    ((int *)ctl)[2] = SOL_SOCKET;
+    ((int *)ctl)[3] = 0x99;
+    char data[] = "x";
+    struct iovec v = {data, 1};
+    struct msghdr h = {0};
+    h.msg_iov = &v;
+    h.msg_iovlen = 1;
+    h.msg_control = ctl;
+    h.msg_controllen = sizeof ctl;
+    report("sendmsg_bad_cmsg", sendmsg(sv[0], &h, 0));
+    report("after", do_connect("127.0.0.1", 1));
+    return 0;
+}
+
+// B5: signalling a process outside the function through the supervisor.
+static int deputy_signal(int victim) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d", victim);
+    int dfd = open(p, O_RDONLY | O_DIRECTORY);
+    report("pidfd_send_signal_outside", syscall(SYS_pidfd_send_signal, dfd, SIGKILL, NULL, 0));
+    snprintf(p, sizeof p, "/proc/%d/environ", victim);
+    struct { uint64_t flags, mode, resolve; } how = {O_RDONLY, 0, 0};
+    report("openat2_outside_environ", syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how));
+    int pfd[2];
+    pipe(pfd);
+    struct f_owner_ex ex = {F_OWNER_PID, victim};
+    report("setown_ex_outside", fcntl(pfd[0], F_SETOWN_EX, &ex));
+    return 0;
+}
+
+// D4 and B4.
+static int misc_review(void) {
+    report("setpriority_user", setpriority(PRIO_USER, getuid(), 19));
+    char ch = 'x';
+    report("tiocsti", ioctl(0, TIOCSTI, &ch));
+    return 0;
+}
+
+// R1: an open for writing at the fd limit must fail with EMFILE, not hang.
+static int fd_full(const char *path) {
+    struct rlimit r = {16, 16};
+    setrlimit(RLIMIT_NOFILE, &r);
+    while (dup(0) >= 0) {}
+    report("open_at_fd_limit", open(path, O_WRONLY | O_CREAT, 0644));
+    return 0;
+}
+
+// B8: metadata changes are writes: setuid bit, owner, capabilities xattr, times, also through
+// a descriptor opened read-only.
+static int meta(const char *path) {
+    report("chmod", chmod(path, 04777));
+    report("chown", chown(path, getuid(), getgid()));
+    report("setxattr", setxattr(path, "user.vigil", "x", 1, 0));
+    report("utimensat", utimensat(AT_FDCWD, path, NULL, 0));
+    int fd = open(path, O_RDONLY);
+    report("fchmod_readonly_fd", fchmod(fd, 04777));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: attack NAME [ARGS]\n"); return 2; }
     const char *c = argv[1];
@@ -401,12 +527,28 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "unlink") && argc == 3) { report("unlink", unlink(argv[2])); return 0; }
     if (!strcmp(c, "wx")) return wx();
     if (!strcmp(c, "mprotect_x")) return mprotect_x();
+    if (!strcmp(c, "mprotect_file") && argc == 3) return mprotect_file(argv[2]);
     if (!strcmp(c, "int80")) return int80();
     if (!strcmp(c, "x32")) return x32();
     if (!strcmp(c, "io_uring")) return uring();
     if (!strcmp(c, "tamper")) return tamper();
     if (!strcmp(c, "signals") && argc == 5) return signals(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "wait_then_connect") && argc == 4) return wait_then_connect(argv[2], atoi(argv[3]));
+    if (!strcmp(c, "sendmmsg_skip") && argc == 4) return sendmmsg_skip(atoi(argv[2]), atoi(argv[3]));
+    if (!strcmp(c, "cow_exec") && argc == 3) return cow_exec(argv[2]);
+    if (!strcmp(c, "bind_unspec") && argc == 3) return bind_unspec(atoi(argv[2]));
+    if (!strcmp(c, "cmsg_overflow")) return cmsg_overflow();
+    if (!strcmp(c, "deputy_signal") && argc == 3) return deputy_signal(atoi(argv[2]));
+    if (!strcmp(c, "misc_review")) return misc_review();
+    if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
+    if (!strcmp(c, "flood") && argc == 4) {
+        int denied = 0;
+        for (int i = 0; i < atoi(argv[2]); i++)
+            if (do_connect("127.0.0.1", atoi(argv[3])) != 0 && errno == EPERM) denied++;
+        printf("flood denied %d\n", denied);
+        return 0;
+    }
     fprintf(stderr, "attack: unknown or malformed command %s\n", c);
     return 2;
 }

@@ -1,0 +1,427 @@
+//! Regression tests for the bypasses and hangs found in the adversarial review of the sensor
+//! (named after the finding). Each runs as the current user and, when root, as uid 65534.
+
+mod support;
+
+use std::path::Path;
+use support::*;
+
+fn policy_for(dir: &Path, extra: &str) -> String {
+    let e = env();
+    let files = if extra.contains("files:") {
+        String::new()
+    } else {
+        format!("files:\n  exec_map: {}\n", libs())
+    };
+    policy(
+        dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [{}]\n  fork: true\n{files}{extra}",
+            e.attack.display()
+        ),
+    )
+    .display()
+    .to_string()
+}
+
+fn attack(user: User, dir: &Path, pol: &str, args: &[&str]) -> Run {
+    let mut cmd = vec![env().attack.to_str().unwrap_or_default()];
+    cmd.extend_from_slice(args);
+    vigil(
+        user,
+        dir,
+        &["run", "--policy", pol, "--mode", "enforce"],
+        &cmd,
+        &[],
+    )
+}
+
+#[test]
+fn b1_sendmmsg_cannot_smuggle_a_forbidden_destination() {
+    for user in users() {
+        let allowed = UdpSink::start();
+        let forbidden = UdpSink::start();
+        let dir = workdir("b1");
+        let pol = policy_for(
+            &dir,
+            &format!("network:\n  connect: [\"127.0.0.1:{}\"]\n", allowed.port),
+        );
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &[
+                "sendmmsg_skip",
+                &allowed.port.to_string(),
+                &forbidden.port.to_string(),
+            ],
+        );
+        assert!(r.line("sendto_unspec").contains("err 1 "), "{}", r.dump());
+        assert_eq!(
+            forbidden.received(),
+            0,
+            "a datagram reached the forbidden port: {}",
+            r.dump()
+        );
+        assert!(!r.findings("network.connect").is_empty(), "{}", r.dump());
+    }
+}
+
+#[test]
+fn b2_private_writable_executable_library_mapping_is_refused() {
+    for user in users() {
+        let dir = workdir("b2");
+        let pol = policy_for(&dir, "");
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["cow_exec", "/usr/lib/x86_64-linux-gnu/libc.so.6"],
+        );
+        assert!(
+            r.line("mmap_private_wx").contains("err 13 "),
+            "{}",
+            r.dump()
+        );
+        assert!(!r.stdout.contains("shellcode_returned"));
+    }
+}
+
+#[test]
+fn b3_hard_link_does_not_make_a_protected_file_writable() {
+    for user in users() {
+        let dir = workdir("b3");
+        let out = dir.join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .expect("chmod");
+        let protected = dir.join("config");
+        std::fs::write(&protected, "original\n").expect("write");
+        std::fs::set_permissions(
+            &protected,
+            std::os::unix::fs::PermissionsExt::from_mode(0o666),
+        )
+        .expect("chmod");
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                out.display(),
+                libs()
+            ),
+        );
+        let link = out.join("x");
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &[
+                "link",
+                protected.to_str().unwrap_or_default(),
+                link.to_str().unwrap_or_default(),
+            ],
+        );
+        assert!(r.line("link").contains("err 13 "), "{}", r.dump());
+        assert!(!link.exists());
+        assert_eq!(
+            std::fs::read_to_string(&protected).unwrap_or_default(),
+            "original\n"
+        );
+    }
+}
+
+#[test]
+fn b5_the_supervisor_does_not_act_on_processes_outside_the_function() {
+    for user in users() {
+        let dir = workdir("b5");
+        // A process of the same user, outside the function.
+        let mut victim = command(user, Path::new("/bin/sleep"))
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pol = policy_for(&dir, "");
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["deputy_signal", &victim.id().to_string()],
+        );
+        assert!(
+            r.line("pidfd_send_signal_outside").contains("err 1 "),
+            "{}",
+            r.dump()
+        );
+        assert!(
+            r.line("openat2_outside_environ").contains(" err "),
+            "{}",
+            r.dump()
+        );
+        assert!(
+            r.line("setown_ex_outside").contains("err 1 "),
+            "{}",
+            r.dump()
+        );
+        assert!(
+            victim.try_wait().expect("wait").is_none(),
+            "the outside process was killed"
+        );
+        let _ = victim.kill();
+        let _ = victim.wait();
+    }
+}
+
+#[test]
+fn b9_udp_bind_with_af_unspec_is_checked_as_ipv4() {
+    for user in users() {
+        let dir = workdir("b9");
+        let pol = policy_for(&dir, "network:\n  listen: [\"udp:9000\"]\n");
+        let r = attack(user, &dir, &pol, &["bind_unspec", "5353"]);
+        assert!(r.line("bind_unspec").contains("err 13 "), "{}", r.dump());
+        assert_eq!(r.findings("network.listen").len(), 1, "{}", r.dump());
+    }
+}
+
+#[test]
+fn d1_a_huge_control_message_length_neither_hangs_nor_kills_the_supervisor() {
+    for user in users() {
+        let dir = workdir("d1");
+        let pol = policy_for(&dir, "");
+        let r = attack(user, &dir, &pol, &["cmsg_overflow"]);
+        // The supervisor is alive afterwards: it still answers (and refuses) a connect.
+        assert!(r.line("after").contains("err 1 "), "{}", r.dump());
+        assert!(
+            r.events
+                .iter()
+                .any(|e| e["class_uid"] == 6002 && e["activity_id"] == 4),
+            "{}",
+            r.dump()
+        );
+    }
+}
+
+#[test]
+fn d4_and_b4_user_wide_priority_and_terminal_injection_are_denied() {
+    for user in users() {
+        let dir = workdir("d4");
+        let pol = policy_for(&dir, "");
+        let r = attack(user, &dir, &pol, &["misc_review"]);
+        assert!(
+            r.line("setpriority_user").contains("err 1 "),
+            "{}",
+            r.dump()
+        );
+        assert!(r.line("tiocsti").contains("err 1 "), "{}", r.dump());
+        assert!(!r.findings("hardening").is_empty(), "{}", r.dump());
+    }
+}
+
+#[test]
+fn r1_open_at_the_fd_limit_fails_instead_of_hanging() {
+    for user in users() {
+        let dir = workdir("r1");
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                dir.display(),
+                libs()
+            ),
+        );
+        let target = dir.join("f");
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["fd_full", target.to_str().unwrap_or_default()],
+        );
+        assert!(
+            r.line("open_at_fd_limit").contains("err 24 "),
+            "{}",
+            r.dump()
+        );
+    }
+}
+
+#[test]
+fn b8_metadata_changes_are_writes() {
+    use std::os::unix::fs::PermissionsExt;
+    for user in users() {
+        let dir = workdir("b8");
+        let ok = dir.join("ok");
+        std::fs::create_dir_all(&ok).expect("mkdir");
+        std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                ok.display(),
+                libs()
+            ),
+        );
+        // A file outside the policy, writable by the user at the Unix level.
+        let protected = dir.join("protected");
+        std::fs::write(&protected, "x").expect("write");
+        std::fs::set_permissions(&protected, std::fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        if user == User::Nobody {
+            let _ = std::process::Command::new("chown")
+                .arg("65534:65534")
+                .arg(&protected)
+                .status();
+        }
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["meta", protected.to_str().unwrap_or_default()],
+        );
+        for call in [
+            "chmod",
+            "chown",
+            "setxattr",
+            "utimensat",
+            "fchmod_readonly_fd",
+        ] {
+            assert!(
+                r.line(call).contains(" err "),
+                "{call} went through: {}",
+                r.dump()
+            );
+        }
+        let mode = std::fs::metadata(&protected)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o666, "the mode changed");
+        // Inside the policy they work.
+        let mine = ok.join("mine");
+        std::fs::write(&mine, "x").expect("write");
+        if user == User::Nobody {
+            let _ = std::process::Command::new("chown")
+                .arg("65534:65534")
+                .arg(&mine)
+                .status();
+        }
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["meta", mine.to_str().unwrap_or_default()],
+        );
+        assert!(r.line("chmod").contains(" ok "), "{}", r.dump());
+        assert!(r.line("utimensat").contains(" ok "), "{}", r.dump());
+        assert!(
+            r.line("fchmod_readonly_fd").contains(" ok "),
+            "{}",
+            r.dump()
+        );
+    }
+}
+
+#[test]
+fn d3_a_flood_of_denials_is_reported_at_a_bounded_rate_and_counted() {
+    let user = User::Me;
+    let dir = workdir("d3");
+    let pol = policy_for(&dir, "");
+    let r = attack(user, &dir, &pol, &["flood", "3000", "9"]);
+    assert!(r.line("flood").contains("denied 3000"), "{}", r.dump());
+    let findings = r.findings("network.connect").len();
+    assert!(
+        (1..=200).contains(&findings),
+        "{findings} findings for 3000 identical denials"
+    );
+    let suppressed: u64 = r
+        .events
+        .iter()
+        .filter_map(|e| e["unmapped"]["suppressed"].as_u64())
+        .sum();
+    // Every denial is accounted for: reported or counted.
+    assert_eq!(findings as u64 + suppressed, 3000, "{}", r.dump());
+    let stop = r
+        .events
+        .iter()
+        .find(|e| e["class_uid"] == 6002 && e["activity_id"] == 4)
+        .expect("stop event");
+    assert_eq!(stop["unmapped"]["stats"]["denied"], 3000);
+}
+
+#[test]
+fn writes_on_a_read_only_mount_fail_as_the_kernel_would_without_a_violation() {
+    if std::process::Command::new("bwrap")
+        .arg("--version")
+        .output()
+        .is_err()
+        || !is_root()
+    {
+        eprintln!("note: needs bubblewrap and root (.ci/run installs bubblewrap); skipped");
+        return;
+    }
+    let dir = workdir("rofs");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/dash]\nfiles:\n  exec_map: {}\n",
+            libs()
+        ),
+    );
+    let out = std::process::Command::new("bwrap")
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--bind",
+        ])
+        .arg(&dir)
+        .arg(&dir)
+        .arg(&env().vigil)
+        .args(["run", "--policy"])
+        .arg(&pol)
+        .arg("--events")
+        .arg(dir.join("ev.jsonl"))
+        .args(["--", "/bin/sh", "-c", "echo x > /etc/vigil-ro-test"])
+        .output()
+        .expect("bwrap runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+    let events = read_events(&dir.join("ev.jsonl"));
+    assert!(
+        !events.iter().any(|e| e["class_uid"] == 2004),
+        "a write the kernel refuses anyway is not a violation: {events:?}"
+    );
+}
+
+#[test]
+fn a_function_that_switches_user_is_refused_with_a_finding_not_silently() {
+    if !is_root() {
+        eprintln!("note: needs root (switching user); skipped");
+        return;
+    }
+    let dir = workdir("setuid");
+    let target = dir.join("after-setuid");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\nfiles:\n  write: [\"{}\"]\n",
+            target.display()
+        ),
+    )
+    .display()
+    .to_string();
+    let code = format!(
+        "import os\nos.setuid(65534)\ntry:\n    open('{}', 'w')\n    print('written')\nexcept OSError as e:\n    print('refused', e.errno)\n",
+        target.display()
+    );
+    let r = vigil(
+        User::Me,
+        &dir,
+        &["run", "--policy", &pol, "--mode", "detect"],
+        &["/usr/bin/python3", "-c", &code],
+        &[],
+    );
+    assert!(r.stdout.contains("refused"), "{}", r.dump());
+    assert!(!target.exists());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+}
