@@ -15,4 +15,4 @@ fi
 for p in workload floor notifsup spawntime; do
   gcc -O2 -Wall -Wextra -Werror -o "$out/bin/$p" "$root/bench/sensor/$p.c"
 done
-exec python3 "$root/bench/sensor/profile.py" --vigil "$VIGIL" --out "$out" --root "$root" "$@"
+PYTHONDONTWRITEBYTECODE=1 exec python3 "$root/bench/sensor/profile.py" --vigil "$VIGIL" --out "$out" --root "$root" "$@"
