@@ -322,6 +322,8 @@ fn hand_over_and_exec(
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    // The runtime gets SIGPIPE at its default, not ignored as the Rust runtime left it.
+    vigil_sensor::sys::reset_signals();
     let err = vigil_sensor::sys::execve(&path, &argv, &envp);
     eprintln!(
         "vigil: cannot execute the runtime {}: {err}",

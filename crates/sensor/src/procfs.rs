@@ -31,9 +31,33 @@ fn parse_ids(v: &str) -> [u32; 4] {
     out
 }
 
+/// Reads a small `/proc` file whole with as few system calls as possible: open, read into a
+/// page-sized buffer until end of file, close (`fs::read` adds a statx and small probing
+/// reads, which for `/proc` files, sized 0, cost more calls than the content).
+fn read_proc(path: &str) -> io::Result<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
+}
+
 /// Reads `/proc/<tid>/status`.
 pub fn status(tid: u32) -> io::Result<Status> {
-    let text = fs::read_to_string(format!("/proc/{tid}/status"))?;
+    let bytes = read_proc(&format!("/proc/{tid}/status"))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut s = Status {
         umask: 0o022,
         ..Default::default()
@@ -75,7 +99,7 @@ pub fn status(tid: u32) -> io::Result<Status> {
 
 /// The command line of `pid`, arguments as (lossy) strings.
 pub fn cmdline(pid: u32) -> Vec<String> {
-    fs::read(format!("/proc/{pid}/cmdline"))
+    read_proc(&format!("/proc/{pid}/cmdline"))
         .map(|b| {
             b.split(|c| *c == 0)
                 .filter(|a| !a.is_empty())
@@ -199,15 +223,33 @@ pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
 /// Reads a NULL-terminated array of string pointers (argv) at `addr`: at most `max_args`
 /// entries and `max_bytes` in total; a longer command line is cut and marked with `…`.
 pub fn read_argv(tid: u32, addr: u64, max_args: usize, max_bytes: usize) -> Vec<String> {
+    const PAGE: u64 = 4096;
     let mut out = Vec::new();
     let mut total = 0;
+    // Pointers are read a page (or what is left of max_args) at a time, not one by one.
+    let mut ptrs: Vec<u64> = Vec::new();
+    let mut next = 0;
     for i in 0..max_args {
-        let Ok(raw) = read_bytes(tid, addr + 8 * i as u64, 8) else {
-            break;
-        };
-        let mut p = [0u8; 8];
-        p.copy_from_slice(&raw);
-        let ptr = u64::from_le_bytes(p);
+        if next == ptrs.len() {
+            let at = addr + 8 * i as u64;
+            let want = ((PAGE - at % PAGE) as usize).min(8 * (max_args - i)).max(8);
+            let mut raw = vec![0u8; want];
+            let n = match sys::read_mem(tid, at, &mut raw) {
+                Ok(n) if n >= 8 => n,
+                _ => break,
+            };
+            ptrs = raw[..n - n % 8]
+                .chunks_exact(8)
+                .map(|b| {
+                    let mut p = [0u8; 8];
+                    p.copy_from_slice(b);
+                    u64::from_le_bytes(p)
+                })
+                .collect();
+            next = 0;
+        }
+        let ptr = ptrs[next];
+        next += 1;
         if ptr == 0 {
             return out;
         }
@@ -270,5 +312,36 @@ mod tests {
         assert!(m.exec && !m.write);
         let a = parse_map_line("7f00-7f10 rw-p 00000000 00:00 0 ").unwrap();
         assert!(a.is_anonymous());
+    }
+
+    #[test]
+    fn argv_read_in_chunks_across_a_page() {
+        let me = std::process::id();
+        let strings: Vec<std::ffi::CString> = (0..700)
+            .map(|i| std::ffi::CString::new(format!("arg{i}")).unwrap())
+            .collect();
+        let mut ptrs: Vec<u64> = strings.iter().map(|s| s.as_ptr() as u64).collect();
+        ptrs.push(0);
+        // 701 pointers span at least one page boundary.
+        let got = read_argv(me, ptrs.as_ptr() as u64, 1000, 1 << 20);
+        assert_eq!(got.len(), 700);
+        assert_eq!(got[0], "arg0");
+        assert_eq!(got[699], "arg699");
+        // Unaligned start, and a cap on the count.
+        let got = read_argv(me, ptrs.as_ptr() as u64 + 8 * 3, 5, 1 << 20);
+        assert_eq!(got, ["arg3", "arg4", "arg5", "arg6", "arg7", "…"]);
+    }
+
+    #[test]
+    fn status_with_a_name_that_is_not_utf8() {
+        // A thread may name itself with any bytes (prctl PR_SET_NAME); its status must
+        // still be read, or every watched call of it would fail.
+        let t = std::thread::spawn(|| {
+            let name = std::ffi::CStr::from_bytes_with_nul(b"\xff\xfeodd\0").unwrap();
+            rustix::thread::set_name(name).unwrap();
+            let tid = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+            status(tid).map(|s| s.tgid)
+        });
+        assert_eq!(t.join().unwrap().unwrap(), std::process::id());
     }
 }

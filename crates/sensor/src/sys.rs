@@ -336,17 +336,14 @@ pub fn fork() -> io::Result<Option<u32>> {
     }
 }
 
-/// Resets signal dispositions to default and unblocks every signal (in a child before exec).
+/// Prepares signals in a child before exec, as `std::process::Command` does: SIGPIPE (which
+/// the Rust runtime ignores) back to its default, and every signal unblocked. Handlers need
+/// no reset (exec resets them), and signals ignored by whoever started vigil (`nohup`'s
+/// SIGHUP) stay ignored, as a plain exec keeps them.
 pub fn reset_signals() {
-    for sig in 1..libc::SIGRTMAX() {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: setting SIG_DFL installs no handler code; failures (invalid signal numbers
-        // reserved by libc) are harmless and ignored.
-        unsafe {
-            libc::signal(sig, libc::SIG_DFL);
-        }
+    // SAFETY: setting SIG_DFL installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // SAFETY: `set` is initialised by sigemptyset before use.
     unsafe {

@@ -256,3 +256,36 @@ fn learning_again_merges_into_the_same_file() {
     assert_eq!(r.findings("files.write").len(), 1, "{}", r.dump());
     assert!(!dir.join("c.txt").exists());
 }
+
+/// The function gets signals as a plain exec would give them: SIGPIPE at its default (the
+/// Rust runtime ignores it in vigil), and what vigil's own caller ignored (`nohup`'s SIGHUP)
+/// still ignored.
+#[test]
+fn signals_reach_the_function_as_after_a_plain_exec() {
+    if !have("nohup") {
+        return;
+    }
+    let dir = workdir("signals");
+    let mut c = std::process::Command::new("nohup");
+    c.arg(&env().vigil)
+        .args(["run", "--mode", "detect", "--events"])
+        .arg(dir.join("events.jsonl"))
+        .args(["--", "/bin/sh", "-c", "grep SigIgn /proc/self/status"])
+        .current_dir(&dir);
+    let out = c.output().expect("nohup runs vigil");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mask = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no SigIgn in {text:?} / {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    // SIGHUP is 1, SIGPIPE 13.
+    let bit = |sig: u32| 1u64 << (sig - 1);
+    assert_ne!(mask & bit(1), 0, "nohup's SIGHUP dropped: {mask:#x}");
+    assert_eq!(mask & bit(13), 0, "SIGPIPE left ignored: {mask:#x}");
+}

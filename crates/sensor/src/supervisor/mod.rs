@@ -484,11 +484,19 @@ impl<'s> Supervisor<'s> {
 
     /// The process `tgid`, creating its entry (and pidfd) on first sight.
     fn known(&mut self, tgid: u32) -> &mut Proc {
+        self.known_with(tgid, None)
+    }
+
+    /// [`Self::known`], given the process's status when the caller already read it.
+    fn known_with(&mut self, tgid: u32, status: Option<&procfs::Status>) -> &mut Proc {
         self.procs.entry(tgid).or_insert_with(|| {
             let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
                 rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
             });
-            let st = procfs::status(tgid).ok();
+            let st = match status {
+                Some(s) => Some(s.clone()),
+                None => procfs::status(tgid).ok(),
+            };
             let ppid = st.as_ref().map_or(0, |s| s.ppid);
             let uid = st.as_ref().map(|s| s.uids[0]);
             Proc {
@@ -519,11 +527,13 @@ impl<'s> Supervisor<'s> {
         let st = procfs::status(tid).ok()?;
         self.tids.insert(tid, st.tgid);
         let new = !self.procs.contains_key(&st.tgid);
-        let p = self.known(st.tgid);
+        // The thread's status is its process's when it is the main thread.
+        let own = (st.tgid == tid).then_some(&st);
+        let p = self.known_with(st.tgid, own);
         if p.exited {
             // A new process reusing the number of one that exited.
             self.procs.remove(&st.tgid);
-            self.known(st.tgid);
+            self.known_with(st.tgid, own);
         }
         if new && st.tgid != self.cfg.main_pid {
             self.on_new_process(st.tgid);

@@ -168,6 +168,11 @@ impl Supervisor<'_> {
             (_, false, Verdict::Kill) => Outcome::Killed,
         };
         let violation = !d.allowed && mode != Mode::Learn;
+        let emit_activity = d.always || violation || new_obs;
+        if !violation && (!emit_activity || matches!(d.activity, Activity::Fork)) {
+            // Nothing to write: skip reading the actor from /proc.
+            return;
+        }
         let obs_key = d.obs.as_ref().map(|o| o.key());
         // The same thing, again and again (a loop of refused connects): reported at a bounded
         // rate, the rest counted and summarised.
@@ -184,7 +189,6 @@ impl Supervisor<'_> {
         let actor = self.process_of(c.tgid, Some(c.tid));
         let syscall = c.sys.name();
 
-        let emit_activity = d.always || violation || new_obs;
         let mut evidence = Evidence {
             process: Some(actor.clone()),
             ..Default::default()
@@ -409,10 +413,33 @@ fn sev(violation: bool, s: Severity) -> Severity {
 }
 
 /// Lets at most [`RateLimiter::BURST`] events with the same key through per second, and counts
-/// the rest.
-#[derive(Debug, Default)]
+/// the rest. Keys include the pid, so the map is pruned of idle windows as it goes, and only
+/// keys with something held back are walked when windows close.
+#[derive(Debug)]
 pub(crate) struct RateLimiter {
-    windows: std::collections::HashMap<String, (std::time::Instant, u32, u64)>,
+    windows: std::collections::HashMap<String, Window>,
+    /// Keys whose window has a suppressed count to report.
+    pending: std::collections::HashSet<String>,
+    last_prune: std::time::Instant,
+}
+
+#[derive(Debug)]
+struct Window {
+    start: std::time::Instant,
+    admitted: u32,
+    suppressed: u64,
+}
+
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter {
+            windows: Default::default(),
+            pending: Default::default(),
+            last_prune: std::time::Instant::now(),
+        }
+    }
 }
 
 impl RateLimiter {
@@ -422,16 +449,26 @@ impl RateLimiter {
     /// Whether an event with `key` may be reported now.
     pub fn admit(&mut self, key: &str) -> bool {
         let now = std::time::Instant::now();
-        let w = self.windows.entry(key.to_string()).or_insert((now, 0, 0));
-        if now.duration_since(w.0) >= std::time::Duration::from_secs(1) {
-            w.0 = now;
-            w.1 = 0;
+        let w = match self.windows.get_mut(key) {
+            Some(w) => w,
+            None => self.windows.entry(key.to_string()).or_insert(Window {
+                start: now,
+                admitted: 0,
+                suppressed: 0,
+            }),
+        };
+        if now.duration_since(w.start) >= WINDOW {
+            w.start = now;
+            w.admitted = 0;
         }
-        if w.1 < Self::BURST {
-            w.1 += 1;
+        if w.admitted < Self::BURST {
+            w.admitted += 1;
             true
         } else {
-            w.2 += 1;
+            w.suppressed += 1;
+            if w.suppressed == 1 {
+                self.pending.insert(key.to_string());
+            }
             false
         }
     }
@@ -440,16 +477,46 @@ impl RateLimiter {
     pub fn take_suppressed(&mut self, all: bool) -> Vec<(String, u64)> {
         let now = std::time::Instant::now();
         let mut out = Vec::new();
-        for (k, w) in self.windows.iter_mut() {
-            if w.2 > 0 && (all || now.duration_since(w.0) >= std::time::Duration::from_secs(1)) {
-                out.push((k.clone(), w.2));
-                w.2 = 0;
-            }
+        if !self.pending.is_empty() {
+            let windows = &mut self.windows;
+            self.pending.retain(|k| {
+                let Some(w) = windows.get_mut(k) else {
+                    return false;
+                };
+                if all || now.duration_since(w.start) >= WINDOW {
+                    out.push((k.clone(), w.suppressed));
+                    w.suppressed = 0;
+                    false
+                } else {
+                    true
+                }
+            });
         }
-        if self.windows.len() > 10_000 {
+        // Idle windows (nothing held back, closed) carry no state worth keeping.
+        if now.duration_since(self.last_prune) >= 5 * WINDOW {
+            self.last_prune = now;
             self.windows
-                .retain(|_, w| now.duration_since(w.0) < std::time::Duration::from_secs(1));
+                .retain(|_, w| w.suppressed > 0 || now.duration_since(w.start) < WINDOW);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimiter;
+
+    #[test]
+    fn burst_then_counted_then_reported_once() {
+        let mut l = RateLimiter::default();
+        for _ in 0..RateLimiter::BURST {
+            assert!(l.admit("k"));
+        }
+        assert!(!l.admit("k"));
+        assert!(!l.admit("k"));
+        assert!(l.admit("other"));
+        assert!(l.take_suppressed(false).is_empty(), "window still open");
+        assert_eq!(l.take_suppressed(true), vec![("k".to_string(), 2)]);
+        assert!(l.take_suppressed(true).is_empty(), "reported once");
     }
 }
