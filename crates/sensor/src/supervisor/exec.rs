@@ -281,9 +281,7 @@ impl Supervisor<'_> {
 
     fn exec_done(&mut self, tgid: u32, pe: &PendingExec) {
         // An exec can change credentials (capabilities): re-read them.
-        let tids = &self.tids;
-        self.creds_ok
-            .retain(|t| tids.get(t) != Some(&tgid) && *t != tgid);
+        self.forget_creds(tgid);
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.pending_exec = None;
             p.exe = pe.path.clone();

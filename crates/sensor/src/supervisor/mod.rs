@@ -144,6 +144,8 @@ pub(crate) struct Proc {
     pub seen_dest: HashSet<String>,
     pub exited: bool,
     pub uid: Option<u32>,
+    /// Threads of this process seen so far (keys of `Supervisor::tids`, dropped with it).
+    pub threads: Vec<u32>,
 }
 
 /// An exec that was let through and must be verified.
@@ -510,6 +512,7 @@ impl<'s> Supervisor<'s> {
                 seen_dest: HashSet::new(),
                 exited: false,
                 uid,
+                threads: Vec::new(),
             }
         })
     }
@@ -526,6 +529,9 @@ impl<'s> Supervisor<'s> {
         }
         let st = procfs::status(tid).ok()?;
         self.tids.insert(tid, st.tgid);
+        // A thread number seen before belonged to a thread that is gone: its credential check
+        // does not carry over to this one.
+        self.creds_ok.remove(&tid);
         let new = !self.procs.contains_key(&st.tgid);
         // The thread's status is its process's when it is the main thread.
         let own = (st.tgid == tid).then_some(&st);
@@ -534,6 +540,11 @@ impl<'s> Supervisor<'s> {
             // A new process reusing the number of one that exited.
             self.procs.remove(&st.tgid);
             self.known_with(st.tgid, own);
+        }
+        if let Some(p) = self.procs.get_mut(&st.tgid) {
+            if !p.threads.contains(&tid) {
+                p.threads.push(tid);
+            }
         }
         if new && st.tgid != self.cfg.main_pid {
             self.on_new_process(st.tgid);
@@ -581,7 +592,13 @@ impl<'s> Supervisor<'s> {
         }
         p.exited = true;
         p.pidfd = None;
-        self.tids.retain(|_, tg| *tg != tgid);
+        for t in std::mem::take(&mut p.threads) {
+            if self.tids.get(&t) == Some(&tgid) {
+                self.tids.remove(&t);
+            }
+            self.creds_ok.remove(&t);
+        }
+        self.creds_ok.remove(&tgid);
         let code = self.reaped.get(&tgid).copied();
         self.report_exit(tgid, code);
         if tgid != self.cfg.main_pid {
@@ -750,9 +767,8 @@ impl<'s> Supervisor<'s> {
             setuid | setgid | setreuid | setregid | setresuid | setresgid | setfsuid | setfsgid
             | setgroups | capset => {
                 // Re-read this process's credentials before acting for it again.
-                let tids = &self.tids;
-                self.creds_ok
-                    .retain(|t| *t != c.tid && tids.get(t) != Some(&tgid));
+                self.forget_creds(tgid);
+                self.creds_ok.remove(&c.tid);
                 Reply::cont()
             }
             _ => self.on_hardening(&c),
@@ -816,6 +832,16 @@ impl<'s> Supervisor<'s> {
             && st.gids == self.my_creds.gids
             && st.groups == self.my_creds.groups
             && st.caps == self.my_creds.caps
+    }
+
+    /// Drops the cached credential checks of every thread of `tgid`.
+    pub(crate) fn forget_creds(&mut self, tgid: u32) {
+        self.creds_ok.remove(&tgid);
+        if let Some(p) = self.procs.get(&tgid) {
+            for t in &p.threads {
+                self.creds_ok.remove(t);
+            }
+        }
     }
 
     /// The credential check for network operations, cached per thread until it changes its
