@@ -530,8 +530,13 @@ impl<'s> Supervisor<'s> {
         let st = procfs::status(tid).ok()?;
         self.tids.insert(tid, st.tgid);
         // A thread number seen before belonged to a thread that is gone: its credential check
-        // does not carry over to this one.
-        self.creds_ok.remove(&tid);
+        // does not carry over to this one. The status just read is this thread's, read while
+        // its call waits: it is the credential check for this call too.
+        if self.same_creds(&st) {
+            self.creds_ok.insert(tid);
+        } else {
+            self.creds_ok.remove(&tid);
+        }
         let new = !self.procs.contains_key(&st.tgid);
         // The thread's status is its process's when it is the main thread.
         let own = (st.tgid == tid).then_some(&st);
