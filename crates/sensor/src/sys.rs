@@ -33,13 +33,14 @@ pub mod flags {
 /// notifying thread's CPU (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, 6.6+): a shorter round trip.
 /// Best effort: older kernels say EINVAL/ENOTTY and nothing changes.
 pub fn notif_sync_wakeup(listener: BorrowedFd<'_>) -> bool {
-    let mut flags: u64 = 1;
-    // SAFETY: the ioctl reads one u64 from the pointer.
+    const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: libc::c_ulong = 1;
+    // SAFETY: this ioctl takes its flags by value (the argument is not a pointer), so no
+    // memory is read or written.
     let ret = unsafe {
         libc::ioctl(
             listener.as_raw_fd(),
             libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-            &mut flags as *mut u64,
+            SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
         )
     };
     ret == 0
@@ -579,4 +580,43 @@ pub fn ioctl_set_int(fd: BorrowedFd<'_>, request: u32, value: i32) -> io::Result
     // SAFETY: the requests this is used with read one `int` through the pointer.
     let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request as libc::Ioctl, &value as *const i32) };
     cvt(ret.into()).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's version as (major, minor).
+    fn kernel() -> (u32, u32) {
+        let rel = rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned();
+        let mut it = rel.split(|c: char| !c.is_ascii_digit());
+        let major = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let minor = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        (major, minor)
+    }
+
+    #[test]
+    fn sync_wakeup_is_accepted_by_kernels_that_have_it() {
+        if kernel() < (6, 6) {
+            return;
+        }
+        // A filter on a thread of its own (filters are per thread without TSYNC) that allows
+        // everything but still gives a listener.
+        let ok = std::thread::spawn(|| {
+            rustix::thread::set_no_new_privs(true).expect("no_new_privs");
+            let mut asm = crate::bpf::Asm::new();
+            asm.ret(libc::SECCOMP_RET_ALLOW);
+            let prog = asm.finish().expect("program");
+            let listener = install_filter(&prog, flags::NEW_LISTENER)
+                .expect("install")
+                .expect("listener");
+            notif_sync_wakeup(std::os::fd::AsFd::as_fd(&listener))
+        })
+        .join()
+        .expect("thread");
+        assert!(ok, "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP refused");
+    }
 }
