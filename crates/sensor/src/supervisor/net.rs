@@ -623,6 +623,38 @@ impl Supervisor<'_> {
         )
     }
 
+    /// The decision on listening on `port` (0: an ephemeral one, as the policy names it),
+    /// reported with the port actually bound.
+    fn listen_decision(
+        &self,
+        transport: Transport,
+        proto: &'static str,
+        ip: std::net::IpAddr,
+        port: u16,
+        bound_port: u16,
+        always: bool,
+    ) -> Decision {
+        Decision {
+            allowed: self.cfg.policy.allows_listen(transport, port),
+            section: Section::Network,
+            errno: libc::EACCES,
+            rule: "network.listen",
+            title: format!("Listening on {proto} port {port} is not allowed by the policy"),
+            severity: Severity::Medium,
+            obs: Some(Obs::Listen(transport, port)),
+            activity: Activity::Network {
+                activity: 7,
+                endpoint: Endpoint {
+                    ip: Some(ip.to_string()),
+                    port: Some(bound_port),
+                    ..Default::default()
+                },
+                protocol: proto,
+            },
+            always,
+        }
+    }
+
     pub(super) fn on_bind(&mut self, c: &Call) -> Reply {
         let len = c.args[2] as usize;
         if !(2..=128).contains(&len) {
@@ -646,26 +678,9 @@ impl Supervisor<'_> {
         let ephemeral = matches!(sockaddr::decode(&raw), Some(SockAddr::Ip(_, 0)));
         match sockaddr::decode(&raw) {
             Some(SockAddr::Ip(ip, port)) if port != 0 => {
-                let d = Decision {
-                    allowed: self.cfg.policy.allows_listen(transport, port),
-                    section: Section::Network,
-                    errno: libc::EACCES,
-                    rule: "network.listen",
-                    title: format!("Listening on {proto} port {port} is not allowed by the policy"),
-                    severity: Severity::Medium,
-                    obs: Some(Obs::Listen(transport, port)),
-                    activity: Activity::Network {
-                        activity: 7,
-                        endpoint: Endpoint {
-                            ip: Some(ip.to_string()),
-                            port: Some(port),
-                            ..Default::default()
-                        },
-                        protocol: proto,
-                    },
-                    // UDP has no listen(): binding is listening.
-                    always: transport == Transport::Udp,
-                };
+                // UDP has no listen(): binding is listening.
+                let always = transport == Transport::Udp;
+                let d = self.listen_decision(transport, proto, ip, port, port, always);
                 match self.decide(c, d) {
                     Verdict::Allow => {}
                     Verdict::Deny(e) => return Reply::err(e),
@@ -745,25 +760,7 @@ impl Supervisor<'_> {
         if let Some(SockAddr::Ip(ip, bound_port)) = bound {
             // Port 0: listen() picks an ephemeral port; so did a bind to port 0.
             let port = if picked_by_kernel { 0 } else { bound_port };
-            let d = Decision {
-                allowed: self.cfg.policy.allows_listen(transport, port),
-                section: Section::Network,
-                errno: libc::EACCES,
-                rule: "network.listen",
-                title: format!("Listening on {proto} port {port} is not allowed by the policy"),
-                severity: Severity::Medium,
-                obs: Some(Obs::Listen(transport, port)),
-                activity: Activity::Network {
-                    activity: 7,
-                    endpoint: Endpoint {
-                        ip: Some(ip.to_string()),
-                        port: Some(bound_port),
-                        ..Default::default()
-                    },
-                    protocol: proto,
-                },
-                always: true,
-            };
+            let d = self.listen_decision(transport, proto, ip, port, bound_port, true);
             match self.decide(c, d) {
                 Verdict::Allow => {}
                 Verdict::Deny(e) => return Reply::err(e),
