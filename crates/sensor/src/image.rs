@@ -9,10 +9,10 @@ use std::io::{self, Read, Seek, SeekFrom};
 pub const MAX_SCRIPT_DEPTH: usize = 4;
 
 /// Reads the `#!` line of an open file: `(interpreter, optional argument)`.
-pub fn shebang(file: &mut File) -> io::Result<Option<(String, Option<String>)>> {
+pub fn shebang(file: &File) -> io::Result<Option<(String, Option<String>)>> {
+    use std::os::unix::fs::FileExt;
     let mut head = [0u8; 256];
-    file.seek(SeekFrom::Start(0))?;
-    let n = file.read(&mut head)?;
+    let n = file.read_at(&mut head, 0)?;
     let head = &head[..n];
     if !head.starts_with(b"#!") {
         return Ok(None);
@@ -83,7 +83,7 @@ pub fn exec_chain(path: &str) -> Vec<String> {
             break;
         };
         out.push(canon);
-        match shebang(&mut f) {
+        match shebang(&f) {
             Ok(Some((interp, _))) => cur = interp,
             _ => {
                 if let Ok(Some(loader)) = elf_interpreter(&mut f) {
@@ -114,9 +114,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("s.sh");
         std::fs::write(&script, "#!/bin/sh -e\necho hi\n").unwrap();
-        let mut f = File::open(&script).unwrap();
+        let f = File::open(&script).unwrap();
         assert_eq!(
-            shebang(&mut f).unwrap(),
+            shebang(&f).unwrap(),
             Some(("/bin/sh".into(), Some("-e".into())))
         );
         let chain = exec_chain(script.to_str().unwrap());

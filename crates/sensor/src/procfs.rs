@@ -21,14 +21,31 @@ pub struct Status {
     pub umask: u32,
     /// Effective and permitted capabilities.
     pub caps: [u64; 2],
+    /// Threads in the process.
+    pub threads: u32,
 }
 
-fn parse_ids(v: &str) -> [u32; 4] {
+/// Parses a decimal number; `None` for anything else (empty, sign, overflow).
+fn dec<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+fn parse_ids(v: &[u8]) -> [u32; 4] {
     let mut out = [u32::MAX; 4];
-    for (i, f) in v.split_whitespace().take(4).enumerate() {
-        out[i] = f.parse().unwrap_or(u32::MAX);
+    for (i, f) in fields(v).take(4).enumerate() {
+        out[i] = dec(f).unwrap_or(u32::MAX);
     }
     out
+}
+
+/// Whitespace-separated fields of a status value.
+fn fields(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+}
+
+fn radix(v: &[u8], r: u32) -> Option<u64> {
+    u64::from_str_radix(std::str::from_utf8(v).ok()?, r).ok()
 }
 
 /// Reads a small `/proc` file whole with as few system calls as possible: open, read into a
@@ -56,35 +73,38 @@ fn read_proc(path: &str) -> io::Result<Vec<u8>> {
 
 /// Reads `/proc/<tid>/status`.
 pub fn status(tid: u32) -> io::Result<Status> {
-    let bytes = read_proc(&format!("/proc/{tid}/status"))?;
-    let text = String::from_utf8_lossy(&bytes);
+    parse_status(&read_proc(&format!("/proc/{tid}/status"))?)
+}
+
+/// Parses the text of a `status` file. It is read for every new process and thread, so it
+/// works on bytes, line by line, and only looks at the fields it needs (the `Name` line may
+/// hold any bytes, so the text is not decoded as a whole).
+fn parse_status(bytes: &[u8]) -> io::Result<Status> {
     let mut s = Status {
         umask: 0o022,
         ..Default::default()
     };
     let mut have_tgid = false;
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once(':') else {
+    for line in bytes.split(|b| *b == b'\n') {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
             continue;
         };
-        let v = v.trim();
+        let (k, v) = (&line[..colon], line[colon + 1..].trim_ascii());
         match k {
-            "Tgid" => {
-                s.tgid = v.parse().unwrap_or(0);
+            b"Tgid" => {
+                s.tgid = dec(v).unwrap_or(0);
                 have_tgid = s.tgid != 0;
             }
-            "PPid" => s.ppid = v.parse().unwrap_or(0),
-            "Uid" => s.uids = parse_ids(v),
-            "Gid" => s.gids = parse_ids(v),
-            "Groups" => {
-                s.groups = v
-                    .split_whitespace()
-                    .filter_map(|g| g.parse().ok())
-                    .collect()
-            }
-            "Umask" => s.umask = u32::from_str_radix(v, 8).unwrap_or(0o022),
-            "CapEff" => s.caps[0] = u64::from_str_radix(v, 16).unwrap_or(u64::MAX),
-            "CapPrm" => s.caps[1] = u64::from_str_radix(v, 16).unwrap_or(u64::MAX),
+            b"PPid" => s.ppid = dec(v).unwrap_or(0),
+            b"Uid" => s.uids = parse_ids(v),
+            b"Gid" => s.gids = parse_ids(v),
+            b"Groups" => s.groups = fields(v).filter_map(dec).collect(),
+            b"Umask" => s.umask = radix(v, 8).map_or(0o022, |m| m as u32),
+            b"CapEff" => s.caps[0] = radix(v, 16).unwrap_or(u64::MAX),
+            b"CapPrm" => s.caps[1] = radix(v, 16).unwrap_or(u64::MAX),
+            b"Threads" => s.threads = dec(v).unwrap_or(0),
+            // Everything the supervisor uses comes before the capabilities.
+            b"CapBnd" => break,
             _ => {}
         }
     }
@@ -199,31 +219,69 @@ pub fn read_bytes(tid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
 /// Reads a NUL-terminated string of at most `max` bytes at `addr` in `tid`, page by page so a
 /// string that ends just before an unmapped page is still read.
 pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
-    const PAGE: u64 = 4096;
-    let mut out = Vec::new();
-    let mut at = addr;
-    while out.len() < max {
-        let to_page_end = (PAGE - (at % PAGE)) as usize;
-        let want = to_page_end.min(max - out.len());
-        let mut chunk = vec![0u8; want];
-        let n = sys::read_mem(tid, at, &mut chunk)?;
-        if n == 0 {
-            return Err(io::Error::from_raw_os_error(libc::EFAULT));
+    Mem::new(tid).cstr(addr, max)
+}
+
+/// Reads strings from a process's memory, keeping the last chunk read (up to a page end): the
+/// strings of an argv sit next to each other, and often next to the exec's path, so most of
+/// them come from a chunk already read, not from another system call.
+pub struct Mem {
+    tid: u32,
+    at: u64,
+    chunk: Vec<u8>,
+}
+
+impl Mem {
+    /// A reader of `tid`'s memory.
+    pub fn new(tid: u32) -> Mem {
+        Mem {
+            tid,
+            at: 0,
+            chunk: Vec::new(),
         }
-        if let Some(nul) = chunk[..n].iter().position(|b| *b == 0) {
-            out.extend_from_slice(&chunk[..nul]);
-            return Ok(out);
-        }
-        out.extend_from_slice(&chunk[..n]);
-        at += n as u64;
     }
-    Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG))
+
+    /// [`read_cstr`], from the chunk read last when the whole string is in it.
+    pub fn cstr(&mut self, addr: u64, max: usize) -> io::Result<Vec<u8>> {
+        const PAGE: u64 = 4096;
+        if let Some(off) = addr
+            .checked_sub(self.at)
+            .filter(|o| *o < self.chunk.len() as u64)
+        {
+            let rest = &self.chunk[off as usize..];
+            if let Some(nul) = rest.iter().take(max).position(|b| *b == 0) {
+                return Ok(rest[..nul].to_vec());
+            }
+        }
+        let mut out = Vec::new();
+        let mut at = addr;
+        while out.len() < max {
+            let to_page_end = (PAGE - (at % PAGE)) as usize;
+            let want = to_page_end.min(max - out.len());
+            let mut chunk = vec![0u8; want];
+            let n = sys::read_mem(self.tid, at, &mut chunk)?;
+            if n == 0 {
+                return Err(io::Error::from_raw_os_error(libc::EFAULT));
+            }
+            chunk.truncate(n);
+            let nul = chunk.iter().position(|b| *b == 0);
+            out.extend_from_slice(&chunk[..nul.unwrap_or(n)]);
+            self.at = at;
+            self.chunk = chunk;
+            if nul.is_some() {
+                return Ok(out);
+            }
+            at += n as u64;
+        }
+        Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG))
+    }
 }
 
 /// Reads a NULL-terminated array of string pointers (argv) at `addr`: at most `max_args`
 /// entries and `max_bytes` in total; a longer command line is cut and marked with `…`.
-pub fn read_argv(tid: u32, addr: u64, max_args: usize, max_bytes: usize) -> Vec<String> {
+pub fn read_argv(mem: &mut Mem, addr: u64, max_args: usize, max_bytes: usize) -> Vec<String> {
     const PAGE: u64 = 4096;
+    let tid = mem.tid;
     let mut out = Vec::new();
     let mut total = 0;
     // Pointers are read a page (or what is left of max_args) at a time, not one by one.
@@ -253,7 +311,7 @@ pub fn read_argv(tid: u32, addr: u64, max_args: usize, max_bytes: usize) -> Vec<
         if ptr == 0 {
             return out;
         }
-        let Ok(s) = read_cstr(tid, ptr, 4096) else {
+        let Ok(s) = mem.cstr(ptr, 4096) else {
             break;
         };
         total += s.len();
@@ -304,6 +362,31 @@ mod tests {
     }
 
     #[test]
+    fn status_fields_from_bytes() {
+        let text = b"Name:\tw\xffeird: Tgid:\t9\nUmask:\t0027\nState:\tS (sleeping)\nTgid:\t4242\n\
+Ngid:\t0\nPid:\t4243\nPPid:\t17\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\n\
+Gid:\t5\t6\t7\t8\nFDSize:\t64\nGroups:\t5 27 100 \nVmPeak:\t  100 kB\nThreads:\t3\n\
+CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t0000000000000400\n\
+CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
+        let s = parse_status(text).unwrap();
+        assert_eq!(s.tgid, 4242, "the Tgid line, not the one inside the name");
+        assert_eq!(s.ppid, 17);
+        assert_eq!(s.uids, [1000, 1001, 1002, 1003]);
+        assert_eq!(s.gids, [5, 6, 7, 8]);
+        assert_eq!(s.groups, vec![5, 27, 100]);
+        assert_eq!(s.umask, 0o027);
+        assert_eq!(s.caps, [0x400, 0xa804_25fb]);
+        assert_eq!(s.threads, 3);
+        assert!(parse_status(b"Name:\tx\nPid:\t3\n").is_err(), "no Tgid");
+        let bad = parse_status(b"Tgid:\t3\nUid:\t1\tx\n").unwrap();
+        assert_eq!(
+            bad.uids,
+            [1, u32::MAX, u32::MAX, u32::MAX],
+            "unparsable ids never match"
+        );
+    }
+
+    #[test]
     fn map_line_with_spaces_in_path() {
         let m =
             parse_map_line("7f00-7f10 r-xp 00000000 08:01 1234                       /tmp/a b.so")
@@ -323,12 +406,12 @@ mod tests {
         let mut ptrs: Vec<u64> = strings.iter().map(|s| s.as_ptr() as u64).collect();
         ptrs.push(0);
         // 701 pointers span at least one page boundary.
-        let got = read_argv(me, ptrs.as_ptr() as u64, 1000, 1 << 20);
+        let got = read_argv(&mut Mem::new(me), ptrs.as_ptr() as u64, 1000, 1 << 20);
         assert_eq!(got.len(), 700);
         assert_eq!(got[0], "arg0");
         assert_eq!(got[699], "arg699");
         // Unaligned start, and a cap on the count.
-        let got = read_argv(me, ptrs.as_ptr() as u64 + 8 * 3, 5, 1 << 20);
+        let got = read_argv(&mut Mem::new(me), ptrs.as_ptr() as u64 + 8 * 3, 5, 1 << 20);
         assert_eq!(got, ["arg3", "arg4", "arg5", "arg6", "arg7", "…"]);
     }
 

@@ -122,6 +122,128 @@ fn in_view(path: String, root_prefix: &str) -> String {
     }
 }
 
+/// `(device, inode, mount id)` of a directory: two roots are the same only if all three are
+/// (a bind mount of `/` shares the inode but not the mounts below it).
+fn root_id(path: &str) -> Option<(u64, u64, u64)> {
+    use rustix::fs::{statx, AtFlags, StatxFlags};
+    let st = statx(
+        rfs::CWD,
+        path,
+        AtFlags::empty(),
+        StatxFlags::INO | StatxFlags::MNT_ID,
+    )
+    .ok()?;
+    if st.stx_mask & StatxFlags::MNT_ID.bits() == 0 {
+        return None;
+    }
+    Some((
+        rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
+        st.stx_ino,
+        st.stx_mnt_id,
+    ))
+}
+
+/// Whether thread `tid`'s root directory is the supervisor's (same directory in the same
+/// mount).
+pub fn same_root(tid: u32) -> bool {
+    static OUR_ROOT: OnceLock<Option<(u64, u64, u64)>> = OnceLock::new();
+    let Some(ours) = *OUR_ROOT.get_or_init(|| root_id("/")) else {
+        return false;
+    };
+    root_id(&format!("/proc/{tid}/root")) == Some(ours)
+}
+
+/// How [`resolve_object`] learns that the process's root is the supervisor's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootCheck {
+    /// Known already: the first process's root was checked, and no process can change its
+    /// root (chroot, pivot_root, setns and unshare are denied).
+    Known,
+    /// Checked at each call.
+    EachCall,
+}
+
+/// The kernel's own walk, for an object that needs no pinned parent (the program of an exec,
+/// an interpreter): `openat2` from the process's working directory (or the root, for an
+/// absolute path) with `RESOLVE_NO_MAGICLINKS`. It stands for the process's walk only when
+/// the process's root is the supervisor's and nothing on the way can mean something else for
+/// the process than for the supervisor: `/proc/self` can, so an object found in `/proc`, and
+/// every magic link (refused by the flag), go to [`resolve`]. So does every error, for the
+/// exact errno. `None`: use [`resolve`].
+fn resolve_fast(
+    tid: u32,
+    start: Start,
+    path: &[u8],
+    opts: Opts,
+    root: RootCheck,
+) -> Option<Resolved> {
+    if path.is_empty()
+        || start != Start::Cwd
+        || opts.empty_path
+        || opts.beneath
+        || opts.in_root
+        || opts.no_symlinks
+        || opts.no_magiclinks
+    {
+        return None;
+    }
+    if root == RootCheck::EachCall && !same_root(tid) {
+        return None;
+    }
+    let mut flags = OFlags::PATH | OFlags::CLOEXEC;
+    if !opts.follow_last {
+        flags |= OFlags::NOFOLLOW;
+    }
+    let how = rfs::ResolveFlags::NO_MAGICLINKS;
+    let p = OsStr::from_bytes(path);
+    let obj = if path.first() == Some(&b'/') {
+        rfs::openat2(rfs::CWD, p, flags, Mode::empty(), how).ok()?
+    } else {
+        let cwd = rfs::open(
+            format!("/proc/{tid}/cwd"),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        rfs::openat2(&cwd, p, flags, Mode::empty(), how).ok()?
+    };
+    let st = rfs::fstat(&obj).ok()?;
+    if proc_root_id().is_some_and(|p| p.0 == st.st_dev) {
+        return None;
+    }
+    let path = fd_path(obj.as_fd());
+    if path.is_empty() {
+        return None;
+    }
+    Some(Resolved {
+        parent: None,
+        name: None,
+        file_type: Some(FileType::from_raw_mode(st.st_mode)),
+        identity: Some((st.st_dev, st.st_ino)),
+        object: Some(obj),
+        path,
+        via_magic: false,
+    })
+}
+
+/// Resolves `path` to the object it names, for a caller that only needs the object (its
+/// identity, type and path), not a pinned parent directory: the kernel's own walk when it is
+/// the same as the process's (see [`resolve_fast`]), else [`resolve`]. `parent` and `name`
+/// may be `None` even when the object has a name in a directory.
+pub fn resolve_object(
+    tid: u32,
+    tgid: u32,
+    start: Start,
+    path: &[u8],
+    opts: Opts,
+    root: RootCheck,
+) -> Result<Resolved, Errno> {
+    match resolve_fast(tid, start, path, opts, root) {
+        Some(r) => Ok(r),
+        None => resolve(tid, tgid, start, path, opts),
+    }
+}
+
 /// Resolves `path` for thread `tid` of process `tgid`.
 pub fn resolve(
     tid: u32,
@@ -405,6 +527,83 @@ mod tests {
             resolve(tid, tgid, Start::Cwd, p.as_bytes(), follow).unwrap_err(),
             Errno::NOTDIR
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The kernel's walk stands in for the process's only where the two agree: `/proc/self`,
+    /// magic links and the working directory are the other process's, not the supervisor's.
+    #[test]
+    fn quick_resolution_is_the_other_process_walk() {
+        let dir = std::env::temp_dir().join(format!("vigil-resolve-quick-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/prog"), "x").unwrap();
+        symlink("sub/prog", dir.join("rel-link")).unwrap();
+        symlink(dir.join("sub"), dir.join("abs-link")).unwrap();
+        let dir_s = std::fs::canonicalize(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .current_dir(&dir)
+            .stdin(std::fs::File::open(dir.join("sub/prog")).unwrap())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let sleep = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+        let follow = Opts {
+            follow_last: true,
+            ..Default::default()
+        };
+        let both = |path: &[u8], opts: Opts| {
+            let quick = resolve_object(pid, pid, Start::Cwd, path, opts, RootCheck::EachCall);
+            let walk = resolve(pid, pid, Start::Cwd, path, opts);
+            (quick, walk)
+        };
+        for (path, want) in [
+            (&b"rel-link"[..], format!("{dir_s}/sub/prog")),
+            (b"abs-link/prog", format!("{dir_s}/sub/prog")),
+            (b"sub/../sub/./prog", format!("{dir_s}/sub/prog")),
+            (b"/proc/self/exe", sleep.to_string_lossy().into_owned()),
+            (b"/proc/self/cwd/sub/prog", format!("{dir_s}/sub/prog")),
+            (b"/dev/stdin", format!("{dir_s}/sub/prog")),
+        ] {
+            let (quick, walk) = both(path, follow);
+            let (quick, walk) = (quick.unwrap(), walk.unwrap());
+            let shown = String::from_utf8_lossy(path);
+            assert_eq!(quick.path, want, "{shown}");
+            assert_eq!(quick.path, walk.path, "{shown}");
+            assert_eq!(quick.identity, walk.identity, "{shown}");
+        }
+        // The kernel's walk is used where it is the process's, and only there.
+        let quick = |path: &[u8]| resolve_fast(pid, Start::Cwd, path, follow, RootCheck::EachCall);
+        assert!(quick(b"rel-link").is_some() && quick(b"abs-link/prog").is_some());
+        for through_proc in [
+            &b"/proc/self/exe"[..],
+            b"/proc/self/cwd/sub/prog",
+            b"/dev/stdin",
+        ] {
+            assert!(
+                quick(through_proc).is_none(),
+                "{}",
+                String::from_utf8_lossy(through_proc)
+            );
+        }
+        // Not following the last link: the link itself, as the walk says.
+        let (quick, walk) = both(b"rel-link", Opts::default());
+        assert_eq!(quick.unwrap().file_type, Some(FileType::Symlink));
+        assert_eq!(walk.unwrap().file_type, Some(FileType::Symlink));
+        // Errors are the walk's.
+        let (quick, walk) = both(b"sub/prog/x", follow);
+        assert_eq!(quick.unwrap_err(), walk.unwrap_err());
+        let (quick, _) = both(b"missing", follow);
+        assert!(
+            quick.is_ok_and(|r| r.object.is_none()),
+            "a missing name is the walk's answer"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -46,6 +46,66 @@ pub fn notif_sync_wakeup(listener: BorrowedFd<'_>) -> bool {
     ret == 0
 }
 
+/// What `PIDFD_GET_INFO` tells about a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidfdInfo {
+    /// Its thread group id (the process id).
+    pub tgid: u32,
+    /// Its parent (0 when the parent is outside the supervisor's pid namespace).
+    pub ppid: u32,
+    /// Real, effective, saved and filesystem user ids.
+    pub uids: [u32; 4],
+    /// Real, effective, saved and filesystem group ids.
+    pub gids: [u32; 4],
+}
+
+/// Asks the kernel about the process `pidfd` refers to (`PIDFD_GET_INFO`, Linux 6.13+): far
+/// cheaper than reading `/proc/<pid>/status`. `None` where the ioctl is missing or the process
+/// is gone. Hand-rolled: neither libc nor rustix has the ioctl yet.
+pub fn pidfd_info(pidfd: BorrowedFd<'_>) -> Option<PidfdInfo> {
+    /// `struct pidfd_info` as of its first version (64 bytes; later versions only append).
+    #[repr(C)]
+    #[derive(Default)]
+    struct Raw {
+        mask: u64,
+        cgroupid: u64,
+        pid: u32,
+        tgid: u32,
+        ppid: u32,
+        ruid: u32,
+        rgid: u32,
+        euid: u32,
+        egid: u32,
+        suid: u32,
+        sgid: u32,
+        fsuid: u32,
+        fsgid: u32,
+        spare: u32,
+    }
+    const PIDFD_INFO_PID: u64 = 1 << 0;
+    const PIDFD_INFO_CREDS: u64 = 1 << 1;
+    // _IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, struct pidfd_info): the size is part of the number.
+    const PIDFD_GET_INFO: libc::c_ulong =
+        (3 << 30) | ((std::mem::size_of::<Raw>() as libc::c_ulong) << 16) | (0xFF << 8) | 11;
+    let mut raw = Raw {
+        mask: PIDFD_INFO_PID | PIDFD_INFO_CREDS,
+        ..Default::default()
+    };
+    // SAFETY: `raw` is a live, writable `struct pidfd_info` of the size encoded in the request
+    // number; the kernel writes at most that many bytes into it and keeps no pointer.
+    let ret = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_INFO, &mut raw as *mut Raw) };
+    let want = PIDFD_INFO_PID | PIDFD_INFO_CREDS;
+    if ret != 0 || raw.mask & want != want || raw.tgid == 0 {
+        return None;
+    }
+    Some(PidfdInfo {
+        tgid: raw.tgid,
+        ppid: raw.ppid,
+        uids: [raw.ruid, raw.euid, raw.suid, raw.fsuid],
+        gids: [raw.rgid, raw.egid, raw.sgid, raw.fsgid],
+    })
+}
+
 /// Installs `prog` on the calling thread (`seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`).
 /// Returns the listener when `flags` has [`flags::NEW_LISTENER`].
 pub fn install_filter(prog: &[libc::sock_filter], flags: u32) -> io::Result<Option<OwnedFd>> {
@@ -596,6 +656,38 @@ mod tests {
         let major = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
         let minor = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
         (major, minor)
+    }
+
+    #[test]
+    fn pidfd_info_names_the_process_its_parent_and_ids() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).unwrap();
+        let info = pidfd_info(std::os::fd::AsFd::as_fd(&pidfd));
+        let release = rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned();
+        let mut v = release
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse::<u32>().ok());
+        let (major, minor) = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+        let _ = child.kill();
+        let _ = child.wait();
+        if (major, minor) < (6, 13) {
+            assert_eq!(info, None, "no PIDFD_GET_INFO before 6.13");
+            return;
+        }
+        let info = info.expect("PIDFD_GET_INFO on a 6.13+ kernel");
+        assert_eq!(info.tgid, child.id());
+        assert_eq!(info.ppid, std::process::id());
+        let uid = rustix::process::getuid().as_raw();
+        let euid = rustix::process::geteuid().as_raw();
+        assert_eq!((info.uids[0], info.uids[1]), (uid, euid));
+        assert_eq!(info.gids[0], rustix::process::getgid().as_raw());
     }
 
     #[test]

@@ -425,3 +425,96 @@ fn a_function_that_switches_user_is_refused_with_a_finding_not_silently() {
     assert!(!target.exists());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
 }
+
+/// The supervisor keeps what a program's `#!` line says between execs; a script rewritten to
+/// name another interpreter must be read again, or the image check would expect the old
+/// interpreter and kill the new one. (The new interpreter is neither the old one nor the
+/// caller's own image, which the check takes for an exec that failed.)
+#[test]
+fn a_script_rewritten_after_it_ran_is_read_again() {
+    if !std::path::Path::new("/usr/bin/python3").exists() {
+        eprintln!("note: /usr/bin/python3 missing (.ci/run installs it); skipped");
+        return;
+    }
+    let mut dirs = Vec::new();
+    for user in users() {
+        let dir = workdir("rewritten-script");
+        let script = dir.join("job");
+        std::fs::write(&script, "#!/bin/sh\necho sh-ran\n").expect("write script");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .expect("chmod");
+        dirs.push((user, dir, script));
+    }
+    // Only files unchanged for two seconds have their `#!` line kept.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    for (user, dir, script) in dirs {
+        let s = script.display();
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [/usr/bin/python3.11, /usr/bin/bash, \"{s}\"]\n  fork: true\nfiles:\n  write: [\"{s}\"]\n  exec_map: [\"/usr/lib/**\"]\n"
+            ),
+        );
+        let code = format!(
+            "import subprocess\n\
+             run = lambda: subprocess.run(['{s}'], capture_output=True, text=True).stdout.strip()\n\
+             print(run()); print(run())\n\
+             open('{s}', 'w').write('#!/bin/bash\\necho bash-ran\\n')\n\
+             print(run())\n"
+        );
+        let r = vigil(
+            user,
+            &dir,
+            &[
+                "run",
+                "--policy",
+                &pol.display().to_string(),
+                "--mode",
+                "enforce",
+            ],
+            &["/usr/bin/python3", "-c", &code],
+            &[],
+        );
+        assert_eq!(r.stdout, "sh-ran\nsh-ran\nbash-ran\n", "{}", r.dump());
+        assert!(r.violations().is_empty(), "{}", r.dump());
+        assert_eq!(r.status, 0, "{}", r.dump());
+    }
+}
+
+/// A child has the credentials of the process that forked it, which the supervisor uses to
+/// skip reading a new process's status — but only while no credential change went through in
+/// the parent. Here the parent changes its groups (its ids stay the supervisor's), then forks:
+/// the child must not be acted for with the supervisor's groups (a connect is performed by
+/// the supervisor, so it is where a wrong answer would show).
+#[test]
+fn a_child_forked_after_a_credential_change_is_checked_again() {
+    if !is_root() {
+        eprintln!("note: needs root (changing groups); skipped");
+        return;
+    }
+    let listener = Listener::start();
+    let dir = workdir("setgroups-fork");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\n  fork: true\nnetwork:\n  connect: [\"127.0.0.1:{}\"]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+            listener.port
+        ),
+    )
+    .display()
+    .to_string();
+    let code = format!(
+        "import os, socket\nos.setgroups([1234])\npid = os.fork()\nif pid == 0:\n    try:\n        socket.create_connection(('127.0.0.1', {}))\n        print('connected', flush=True)\n    except OSError as e:\n        print('refused', e.errno, flush=True)\n    os._exit(0)\nos.waitpid(pid, 0)\n",
+        listener.port
+    );
+    let r = vigil(
+        User::Me,
+        &dir,
+        &["run", "--policy", &pol, "--mode", "enforce"],
+        &["/usr/bin/python3", "-c", &code],
+        &[],
+    );
+    assert!(r.stdout.contains("refused"), "{}", r.dump());
+    assert_eq!(listener.connections(), 0, "{}", r.dump());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+}

@@ -12,7 +12,7 @@ use super::report::{Activity, Decision, Obs};
 use super::{Call, PendingExec, Reply, ScriptCheck, Supervisor, Verdict};
 use crate::image;
 use crate::procfs::{self, Identity};
-use crate::resolve::{resolve, Opts, Start};
+use crate::resolve::{resolve_object, Opts, Start};
 use rustix::fs::{FileType, Mode as FMode, OFlags};
 use std::os::fd::AsFd;
 use std::os::fd::AsRawFd;
@@ -36,10 +36,11 @@ impl Supervisor<'_> {
             crate::arch::Sys::execveat => (c.args[0], c.args[1], c.args[2], c.args[4] as i32),
             _ => (libc::AT_FDCWD as u64, c.args[0], c.args[1], 0),
         };
-        let Ok(path) = procfs::read_cstr(c.tid, path_ptr, libc::PATH_MAX as usize) else {
+        let mut mem = procfs::Mem::new(c.tid);
+        let Ok(path) = mem.cstr(path_ptr, libc::PATH_MAX as usize) else {
             return Reply::err(libc::EFAULT);
         };
-        let argv = procfs::read_argv(c.tid, argv_ptr, 256, 16 * 1024);
+        let argv = procfs::read_argv(&mut mem, argv_ptr, 256, 16 * 1024);
         if !self.still_valid(c.id) {
             return Reply::err(libc::ESRCH);
         }
@@ -49,7 +50,7 @@ impl Supervisor<'_> {
             ..Default::default()
         };
         let start = Start::from_dirfd(dirfd);
-        let r = match resolve(c.tid, c.tgid, start, &path, opts) {
+        let r = match resolve_object(c.tid, c.tgid, start, &path, opts, self.root_check) {
             Ok(r) => r,
             Err(e) => return Reply::errno(e),
         };
@@ -79,13 +80,23 @@ impl Supervisor<'_> {
                 front.extend(prefix);
                 prefix = front;
             }
-            let whole = !argv.last().is_some_and(|a| a == "…");
+            let whole = argv.last().is_none_or(|a| a != "…");
             ScriptCheck {
                 prefix,
                 tail: whole.then(|| argv.iter().skip(1).cloned().collect()),
             }
         });
 
+        let cmd_line = match &script {
+            Some(s) => s
+                .prefix
+                .iter()
+                .chain(argv.iter().skip(1))
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => argv.join(" "),
+        };
         let fileless = r.path.starts_with("/memfd:") || r.path.ends_with(" (deleted)");
         let allowed = self.cfg.policy.allows_exec(&r.path);
         let title = if fileless {
@@ -115,7 +126,7 @@ impl Supervisor<'_> {
             obs: (!fileless).then(|| Obs::Exec(r.path.clone())),
             activity: Activity::Launch {
                 path: r.path.clone(),
-                cmd_line: argv.join(" "),
+                cmd_line: cmd_line.clone(),
             },
             always: true,
         };
@@ -141,6 +152,7 @@ impl Supervisor<'_> {
                         script,
                         tid: c.tid,
                         path: r.path,
+                        cmd_line,
                         deadline: Instant::now() + ACTIVE_VERIFY,
                     });
                 }
@@ -154,28 +166,18 @@ impl Supervisor<'_> {
     /// The identity of the image that will run (the last interpreter for scripts), and the
     /// `#!` levels on the way, `(interpreter as written, its argument)`, outermost first.
     fn final_image(
-        &self,
+        &mut self,
         c: &Call,
         obj: std::os::fd::BorrowedFd<'_>,
         identity: Identity,
     ) -> (Identity, Vec<(String, Option<String>)>) {
-        let reopen = |fd: std::os::fd::BorrowedFd<'_>| {
-            rustix::fs::open(
-                format!("/proc/self/fd/{}", fd.as_raw_fd()),
-                OFlags::RDONLY | OFlags::CLOEXEC,
-                FMode::empty(),
-            )
-            .ok()
-            .map(std::fs::File::from)
-        };
-        let Some(mut file) = reopen(obj) else {
-            // Not readable (mode --x): the kernel only allows that for binaries.
-            return (identity, Vec::new());
-        };
         let mut current = identity;
         let mut levels = Vec::new();
+        let mut holder;
+        let mut file = obj;
         for _ in 0..image::MAX_SCRIPT_DEPTH {
-            let Ok(Some((interp, arg))) = image::shebang(&mut file) else {
+            // Not readable (mode --x; the kernel only runs that for binaries), or not a script.
+            let Some((interp, arg)) = self.shebang_of(file) else {
                 break;
             };
             levels.push((interp.clone(), arg));
@@ -183,19 +185,58 @@ impl Supervisor<'_> {
                 follow_last: true,
                 ..Default::default()
             };
-            let Ok(ir) = resolve(c.tid, c.tgid, Start::Cwd, interp.as_bytes(), follow) else {
+            let Ok(ir) = resolve_object(
+                c.tid,
+                c.tgid,
+                Start::Cwd,
+                interp.as_bytes(),
+                follow,
+                self.root_check,
+            ) else {
                 break;
             };
             let (Some(iobj), Some(iid)) = (ir.object, ir.identity) else {
                 break;
             };
             current = iid;
-            match reopen(iobj.as_fd()) {
-                Some(f) => file = f,
-                None => break,
-            }
+            holder = iobj;
+            file = holder.as_fd();
         }
         (current, levels)
+    }
+
+    /// The `#!` line of the file `fd` (an `O_PATH` fd) names, if it is a readable script.
+    /// Programs are executed again and again, so the answer is kept by the file's identity,
+    /// size and change times; a file changed in the last two seconds is read every time (a
+    /// change within the timestamps' granularity could otherwise go unseen). A stale answer
+    /// could only name the wrong image, and the image that runs is verified after the exec.
+    fn shebang_of(&mut self, fd: std::os::fd::BorrowedFd<'_>) -> Option<(String, Option<String>)> {
+        let st = rustix::fs::fstat(fd).ok()?;
+        let key = super::ShebangKey {
+            id: (st.st_dev, st.st_ino),
+            size: st.st_size,
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            ctime: (st.st_ctime, st.st_ctime_nsec),
+        };
+        if let Some(hit) = self.shebangs.get(&key) {
+            return hit.clone();
+        }
+        let file = rustix::fs::open(
+            format!("/proc/self/fd/{}", fd.as_raw_fd()),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            FMode::empty(),
+        )
+        .ok()
+        .map(std::fs::File::from)?;
+        let found = image::shebang(&file).ok()?;
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+        if now.tv_sec.saturating_sub(st.st_ctime) >= 2 {
+            if self.shebangs.len() >= super::SHEBANG_CACHE {
+                self.shebangs.clear();
+            }
+            self.shebangs.insert(key, found.clone());
+        }
+        found
     }
 
     fn check_image(&self, tgid: u32, pe: &PendingExec) -> Image {
@@ -280,12 +321,17 @@ impl Supervisor<'_> {
     }
 
     fn exec_done(&mut self, tgid: u32, pe: &PendingExec) {
-        // An exec can change credentials (capabilities): re-read them.
-        self.forget_creds(tgid);
+        // An exec can change credentials: re-read them. Except when the supervisor has no
+        // capabilities: the process has no_new_privs, so set-id bits and file capabilities do
+        // not apply, and an exec can only shrink the permitted set — which is already empty
+        // in a process whose credentials were found equal to the supervisor's.
+        if self.my_creds.caps != [0, 0] {
+            self.forget_creds(tgid);
+        }
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.pending_exec = None;
             p.exe = pe.path.clone();
-            p.cmdline = None;
+            p.cmdline = Some(pe.cmd_line.clone());
             p.maps_dirty = false;
             p.seen_dest.clear();
         }

@@ -146,6 +146,101 @@ pub(crate) struct Proc {
     pub uid: Option<u32>,
     /// Threads of this process seen so far (keys of `Supervisor::tids`, dropped with it).
     pub threads: Vec<u32>,
+    /// Every thread of the process has the supervisor's credentials: found so when it was
+    /// checked with one thread, and no credential change was let through since (they are all
+    /// notified). A child forked from such a process has them too.
+    pub creds_same: bool,
+}
+
+/// What the supervisor learns about a process when it first sees it.
+pub(crate) struct FirstSight {
+    pidfd: Option<OwnedFd>,
+    ppid: u32,
+    uid: Option<u32>,
+    /// Its ids, when the kernel told them (`PIDFD_GET_INFO`).
+    ids: Option<([u32; 4], [u32; 4])>,
+}
+
+impl FirstSight {
+    /// A pidfd for `tgid`, and its parent and user from `status` (read here when not given).
+    fn read(tgid: u32, status: Option<&procfs::Status>) -> FirstSight {
+        let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+        });
+        let st = match status {
+            Some(s) => Some(s.clone()),
+            None => procfs::status(tgid).ok(),
+        };
+        FirstSight {
+            pidfd,
+            ppid: st.as_ref().map_or(0, |s| s.ppid),
+            uid: st.as_ref().map(|s| s.uids[0]),
+            ids: None,
+        }
+    }
+
+    /// From a status already read (and the pidfd, when one was opened).
+    fn read_with(pidfd: Option<OwnedFd>, st: &procfs::Status) -> FirstSight {
+        let pidfd = pidfd.or_else(|| {
+            rustix::process::Pid::from_raw(st.tgid as i32).and_then(|p| {
+                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+            })
+        });
+        FirstSight {
+            pidfd,
+            ppid: st.ppid,
+            uid: Some(st.uids[0]),
+            ids: None,
+        }
+    }
+
+    /// The quick way for a thread number not seen before: `pidfd_open` succeeds only for a
+    /// process (a thread-group leader), and `PIDFD_GET_INFO` gives its parent and ids without
+    /// reading `/proc/<pid>/status` — for a process just created, one of the supervisor's
+    /// dearest reads. `Err` keeps the pidfd when it was a process but the kernel has no
+    /// `PIDFD_GET_INFO`; `Err(None)` when `tid` is not a process (a new thread).
+    fn quick(tid: u32) -> Result<FirstSight, Option<OwnedFd>> {
+        let pidfd = rustix::process::Pid::from_raw(tid as i32)
+            .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
+            .ok_or(None)?;
+        match sys::pidfd_info(pidfd.as_fd()) {
+            Some(info) if info.tgid == tid => Ok(FirstSight {
+                pidfd: Some(pidfd),
+                ppid: info.ppid,
+                uid: Some(info.uids[0]),
+                ids: Some((info.uids, info.gids)),
+            }),
+            _ => Err(Some(pidfd)),
+        }
+    }
+}
+
+impl Proc {
+    /// A process seen for the first time. `known` are the processes already known (its parent
+    /// may be one of them).
+    fn load(known: &HashMap<u32, Proc>, tgid: u32, seen: FirstSight) -> Proc {
+        let exe = procfs::exe_path(tgid).unwrap_or_default();
+        // A forked child that runs its parent's image has its parent's command line (until it
+        // execs): copying it saves reading it when the child is first reported on.
+        let cmdline = known
+            .get(&seen.ppid)
+            .filter(|p| !exe.is_empty() && p.exe == exe && p.pending_exec.is_none())
+            .and_then(|p| p.cmdline.clone());
+        Proc {
+            tgid,
+            ppid: seen.ppid,
+            pidfd: seen.pidfd,
+            exe,
+            cmdline,
+            pending_exec: None,
+            maps_dirty: false,
+            seen_dest: HashSet::new(),
+            exited: false,
+            uid: seen.uid,
+            threads: Vec::new(),
+            creds_same: false,
+        }
+    }
 }
 
 /// An exec that was let through and must be verified.
@@ -157,6 +252,8 @@ pub(crate) struct PendingExec {
     /// The thread that made the exec call.
     pub tid: u32,
     pub path: String,
+    /// The command line the new image starts with, as far as it was read.
+    pub cmd_line: String,
     pub deadline: Instant,
 }
 
@@ -205,6 +302,25 @@ pub struct Supervisor<'s> {
     limiter: report::RateLimiter,
     /// Lets another thread wait until what is ready has been handled (see [`Barrier`]).
     barrier: Option<Barrier>,
+    /// While a notification is being handled, events wait in `deferred` until it is answered.
+    defer_events: bool,
+    deferred: Vec<vigil_events::Event>,
+    /// Whether the processes' root is known to be the supervisor's (see [`RootCheck`]).
+    root_check: crate::resolve::RootCheck,
+    /// `#!` lines of executed files (see `shebang_of`).
+    shebangs: HashMap<ShebangKey, Option<(String, Option<String>)>>,
+}
+
+/// Most entries in the `#!` cache before it starts over.
+const SHEBANG_CACHE: usize = 512;
+
+/// What identifies a file's content well enough to keep what its first line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ShebangKey {
+    pub id: Identity,
+    pub size: i64,
+    pub mtime: (i64, u64),
+    pub ctime: (i64, u64),
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -253,6 +369,10 @@ impl<'s> Supervisor<'s> {
             creds_ok: HashSet::new(),
             limiter: report::RateLimiter::default(),
             barrier: None,
+            defer_events: false,
+            deferred: Vec::new(),
+            shebangs: HashMap::new(),
+            root_check: crate::resolve::RootCheck::EachCall,
         })
     }
 
@@ -269,6 +389,17 @@ impl<'s> Supervisor<'s> {
         // The main process is known from the start, so its exit is reported even if it never
         // makes a notified call.
         self.known(self.cfg.main_pid);
+        // No process can change its root while the groups that do it stay denied: then the
+        // first process's root is every process's root.
+        let root_fixed = !self
+            .cfg
+            .policy
+            .hardening_allow
+            .iter()
+            .any(|g| g.name == "namespaces" || g.name == "mount");
+        if root_fixed && crate::resolve::same_root(self.cfg.main_pid) {
+            self.root_check = crate::resolve::RootCheck::Known;
+        }
         let mut hung_up = self.listener.is_none();
         // While a barrier request is being served: (ticket, rounds so far).
         let mut sync: Option<(u64, u32)> = None;
@@ -491,30 +622,14 @@ impl<'s> Supervisor<'s> {
 
     /// [`Self::known`], given the process's status when the caller already read it.
     fn known_with(&mut self, tgid: u32, status: Option<&procfs::Status>) -> &mut Proc {
-        self.procs.entry(tgid).or_insert_with(|| {
-            let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
-                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-            });
-            let st = match status {
-                Some(s) => Some(s.clone()),
-                None => procfs::status(tgid).ok(),
-            };
-            let ppid = st.as_ref().map_or(0, |s| s.ppid);
-            let uid = st.as_ref().map(|s| s.uids[0]);
-            Proc {
-                tgid,
-                ppid,
-                pidfd,
-                exe: procfs::exe_path(tgid).unwrap_or_default(),
-                cmdline: None,
-                pending_exec: None,
-                maps_dirty: false,
-                seen_dest: HashSet::new(),
-                exited: false,
-                uid,
-                threads: Vec::new(),
-            }
-        })
+        if !self.procs.contains_key(&tgid) {
+            let p = Proc::load(&self.procs, tgid, FirstSight::read(tgid, status));
+            self.procs.insert(tgid, p);
+        }
+        // Present now; the closure never runs.
+        self.procs
+            .entry(tgid)
+            .or_insert_with(|| Proc::load(&HashMap::new(), tgid, FirstSight::read(tgid, status)))
     }
 
     /// The process a thread belongs to, `None` if the thread is gone.
@@ -527,34 +642,60 @@ impl<'s> Supervisor<'s> {
                 return Some(tg);
             }
         }
-        let st = procfs::status(tid).ok()?;
-        self.tids.insert(tid, st.tgid);
         // A thread number seen before belonged to a thread that is gone: its credential check
-        // does not carry over to this one. The status just read is this thread's, read while
-        // its call waits: it is the credential check for this call too.
-        if self.same_creds(&st) {
+        // does not carry over to this one.
+        self.creds_ok.remove(&tid);
+        let (tgid, sight, creds_same) = match FirstSight::quick(tid) {
+            Ok(sight) => {
+                // A new process has the credentials of the thread that forked it. When every
+                // thread of its parent has the supervisor's (and the kernel confirms the ids),
+                // so does it, without reading its status.
+                let same = sight.ids == Some((self.my_creds.uids, self.my_creds.gids))
+                    && self
+                        .procs
+                        .get(&sight.ppid)
+                        .is_some_and(|p| p.creds_same && !p.exited);
+                (tid, Some(sight), same)
+            }
+            Err(pidfd) => {
+                let st = procfs::status(tid).ok()?;
+                let same = self.same_creds(&st);
+                let sight = (st.tgid == tid).then(|| FirstSight::read_with(pidfd, &st));
+                // The status just read is this thread's, read while its call waits: it is the
+                // credential check for this call too (and for the process, if it has only
+                // this thread).
+                if same {
+                    self.creds_ok.insert(tid);
+                }
+                (st.tgid, sight, same && st.threads == 1)
+            }
+        };
+        if creds_same {
             self.creds_ok.insert(tid);
-        } else {
-            self.creds_ok.remove(&tid);
         }
-        let new = !self.procs.contains_key(&st.tgid);
-        // The thread's status is its process's when it is the main thread.
-        let own = (st.tgid == tid).then_some(&st);
-        let p = self.known_with(st.tgid, own);
-        if p.exited {
-            // A new process reusing the number of one that exited.
-            self.procs.remove(&st.tgid);
-            self.known_with(st.tgid, own);
+        self.tids.insert(tid, tgid);
+        let new =
+            !self.procs.contains_key(&tgid) || self.procs.get(&tgid).is_some_and(|p| p.exited);
+        if new {
+            // First sight, or a new process reusing the number of one that exited.
+            self.procs.remove(&tgid);
+            let sight = match sight {
+                Some(s) => s,
+                None => FirstSight::read(tgid, None),
+            };
+            let mut p = Proc::load(&self.procs, tgid, sight);
+            p.creds_same = creds_same;
+            self.procs.insert(tgid, p);
         }
-        if let Some(p) = self.procs.get_mut(&st.tgid) {
+        if let Some(p) = self.procs.get_mut(&tgid) {
             if !p.threads.contains(&tid) {
                 p.threads.push(tid);
             }
         }
-        if new && st.tgid != self.cfg.main_pid {
-            self.on_new_process(st.tgid);
+        if new && tgid != self.cfg.main_pid {
+            self.on_new_process(tgid);
         }
-        Some(st.tgid)
+        Some(tgid)
     }
 
     /// A process other than the first one shows up: the function forked. Allowed forks are
@@ -585,7 +726,7 @@ impl<'s> Supervisor<'s> {
         e = e.with_outcome(vigil_events::Outcome::Logged);
         e.set("observation", report::Obs::Fork.key());
         e.set("syscall", "clone");
-        self.sink.emit(&e);
+        self.emit(e);
     }
 
     fn on_exit(&mut self, tgid: u32) {
@@ -621,7 +762,9 @@ impl<'s> Supervisor<'s> {
             Err(_) => return,
         };
         self.stats.notifications += 1;
+        self.defer_events = true;
         let reply = self.handle(&n);
+        self.defer_events = false;
         if self.debug {
             let what = match &reply {
                 Reply::Now(a) => format!("{a:?}"),
@@ -636,6 +779,7 @@ impl<'s> Supervisor<'s> {
             );
         }
         self.answer(n.id, reply);
+        self.flush_deferred();
     }
 
     fn answer(&mut self, id: u64, reply: Reply) {
@@ -842,7 +986,8 @@ impl<'s> Supervisor<'s> {
     /// Drops the cached credential checks of every thread of `tgid`.
     pub(crate) fn forget_creds(&mut self, tgid: u32) {
         self.creds_ok.remove(&tgid);
-        if let Some(p) = self.procs.get(&tgid) {
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            p.creds_same = false;
             for t in &p.threads {
                 self.creds_ok.remove(t);
             }
@@ -855,8 +1000,14 @@ impl<'s> Supervisor<'s> {
         if self.creds_ok.contains(&c.tid) {
             return Ok(());
         }
-        self.creds_for_fs(c)?;
+        let st = self.creds_for_fs(c)?;
         self.creds_ok.insert(c.tid);
+        if st.threads == 1 {
+            // The only thread: the process as a whole has the supervisor's credentials.
+            if let Some(p) = self.procs.get_mut(&c.tgid) {
+                p.creds_same = true;
+            }
+        }
         Ok(())
     }
 

@@ -124,11 +124,30 @@ impl Supervisor<'_> {
         e
     }
 
+    /// Writes `e`, or, while a notification is being answered, keeps it to be written right
+    /// after the answer: the caller waits for the answer, not for the event.
+    pub(crate) fn emit(&mut self, e: Event) {
+        if self.defer_events {
+            self.deferred.push(e);
+        } else {
+            self.sink.emit(&e);
+        }
+    }
+
+    /// Writes the events kept while answering.
+    pub(crate) fn flush_deferred(&mut self) {
+        for e in std::mem::take(&mut self.deferred) {
+            self.sink.emit(&e);
+        }
+    }
+
     pub(crate) fn process_of(&mut self, tgid: u32, tid: Option<u32>) -> Process {
         let p = self.procs.get_mut(&tgid);
         let (exe, ppid, cmd, uid) = match p {
             Some(p) => {
-                if p.cmdline.is_none() {
+                // An exited process's command line is gone (and was known if it was ever
+                // reported on).
+                if p.cmdline.is_none() && !p.exited {
                     let cl = procfs::cmdline(tgid).join(" ");
                     p.cmdline = Some(cl);
                 }
@@ -311,7 +330,7 @@ impl Supervisor<'_> {
                 if violation {
                     e.set("rule", d.rule);
                 }
-                self.sink.emit(&e);
+                self.emit(e);
             }
         }
         if violation {
@@ -333,7 +352,7 @@ impl Supervisor<'_> {
             if d.errno != 0 && matches!(verdict, Verdict::Deny(_)) {
                 f.set("errno", d.errno);
             }
-            self.sink.emit(&f);
+            self.emit(f);
         }
     }
 
@@ -348,7 +367,7 @@ impl Supervisor<'_> {
             );
             e.set("suppressed", n);
             e.set("suppressed_key", key);
-            self.sink.emit(&e);
+            self.emit(e);
         }
     }
 
@@ -381,7 +400,7 @@ impl Supervisor<'_> {
         f.is_alert = Some(true);
         f = f.with_outcome(outcome);
         f.set("syscall", c.sys.name());
-        self.sink.emit(&f);
+        self.emit(f);
     }
 
     /// `status`: the exit code (128+N for signal N) and the signal, when the supervisor
@@ -400,7 +419,7 @@ impl Supervisor<'_> {
         });
         e.process = Some(process);
         e.exit_code = code;
-        self.sink.emit(&e);
+        self.emit(e);
     }
 }
 
