@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vigil_policy::{Destination, Mode, Policy, RequiredLayer};
 use vigil_sensor::filter::{self, Layer as FilterLayer, Protected, Spec};
-use vigil_sensor::install::{install_and_handoff, Layer, Programs};
+use vigil_sensor::install::{install_and_handoff, Handoff, Layer, Programs};
 use vigil_sensor::launch::{self, RunError, RunSpec};
 
 /// What the wrapper needs from the CLI crate (which owns policy loading with positioned
@@ -277,7 +277,7 @@ fn hand_over_and_exec(
         notes.push_str("; ");
         notes.push_str(&vigil_sensor::caps::drop_dangerous());
     }
-    let report = install_and_handoff(&progs, sock.as_fd(), true, &notes);
+    let report = install_and_handoff(&progs, sock.as_fd(), true, &notes, Handoff::Thread);
     if rank(report.layer) < rank(require) {
         return fail_init(
             api,

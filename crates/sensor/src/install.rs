@@ -3,9 +3,13 @@
 //!
 //! The listener is created by the filter installation itself, and from then on every
 //! `sendmsg` of this thread is one the filter hands to the supervisor — which does not have
-//! the listener yet. So a helper thread is started *before* the filter: it is not under the
-//! filter (seccomp filters apply to the installing thread and what it creates afterwards) and
-//! sends the listener over the Unix socket with `SCM_RIGHTS`, then exits before the exec.
+//! the listener yet. Two ways around that ([`Handoff`]):
+//! - the supervisor takes the listener itself with `pidfd_getfd`, told its number by a plain
+//!   `write` (which the filter lets through): `vigil run`, whose supervisor is the parent;
+//! - a helper thread started *before* the filter (seccomp filters apply to the installing
+//!   thread and what it creates afterwards) sends it over the Unix socket with `SCM_RIGHTS`,
+//!   then exits before the exec: for a receiver that may not ptrace this process (the Lambda
+//!   extension is not its ancestor), and where Yama or another LSM forbids even the parent.
 
 use crate::bpf::Program;
 use crate::sys::{self, flags};
@@ -73,6 +77,18 @@ pub struct Report {
     pub reason: String,
     /// What Landlock did (applied by the installing side before the filter).
     pub landlock: String,
+    /// The listener's fd number in the installing process, for [`Handoff::Getfd`].
+    pub listener_fd: Option<i32>,
+}
+
+/// How the listener reaches the supervisor (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// `SCM_RIGHTS` from a helper thread started before the filter: works for any receiver.
+    Thread,
+    /// The receiver takes it with `pidfd_getfd`: no thread to start and join (about a quarter
+    /// of a millisecond of start-up), but the receiver must be allowed to ptrace this process.
+    Getfd,
 }
 
 impl Report {
@@ -86,6 +102,10 @@ impl Report {
         v.extend_from_slice(self.reason.as_bytes());
         v.push(0);
         v.extend_from_slice(self.landlock.as_bytes());
+        if let Some(fd) = self.listener_fd {
+            v.push(0);
+            v.extend_from_slice(fd.to_string().as_bytes());
+        }
         v
     }
 
@@ -94,10 +114,12 @@ impl Report {
         if b.len() < 4 || b[0] != b'V' {
             return None;
         }
-        let rest = &b[4..];
-        let (reason, landlock) = match rest.iter().position(|c| *c == 0) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &[][..]),
+        let mut parts = b[4..].split(|c| *c == 0);
+        let reason = parts.next().unwrap_or_default();
+        let landlock = parts.next().unwrap_or_default();
+        let listener_fd = match parts.next() {
+            Some(n) => Some(std::str::from_utf8(n).ok()?.parse().ok()?),
+            None => None,
         };
         Some(Report {
             layer: Layer::from_code(b[1]),
@@ -105,6 +127,7 @@ impl Report {
             addfd_send: b[3] != 0,
             reason: String::from_utf8_lossy(reason).into_owned(),
             landlock: String::from_utf8_lossy(landlock).into_owned(),
+            listener_fd,
         })
     }
 }
@@ -142,27 +165,58 @@ pub fn supervisor_features(listener: BorrowedFd<'_>) -> Result<bool, String> {
     )
 }
 
-/// Installs the strongest layer that works on the calling thread and sends the report (and
-/// the listener, for the supervised layer) over `sock`. `want_supervised` false skips straight
-/// to the kernel-only layer. The calling process must be single-threaded.
+/// Installs the strongest layer that works on the calling thread and hands the report (and
+/// the listener, for the supervised layer) to the supervisor over `sock`, as `handoff` says.
+/// `want_supervised` false skips straight to the kernel-only layer. The calling process must
+/// be single-threaded. With [`Handoff::Getfd`] the listener stays open here until the exec
+/// (it is close-on-exec), for the supervisor to take.
 pub fn install_and_handoff(
     progs: &Programs,
     sock: BorrowedFd<'_>,
     want_supervised: bool,
     landlock: &str,
+    handoff: Handoff,
 ) -> Report {
-    if let Err(e) = rustix::thread::set_no_new_privs(true) {
+    let fail = |reason: String| {
         let report = Report {
             layer: Layer::None,
             wait_killable: false,
             addfd_send: false,
-            reason: format!(
-                "PR_SET_NO_NEW_PRIVS refused ({e}): no seccomp filter can be installed"
-            ),
+            reason,
             landlock: landlock.to_string(),
+            listener_fd: None,
         };
         let _ = sys::send_fd(sock, None, &report.encode());
-        return report;
+        report
+    };
+    if let Err(e) = rustix::thread::set_no_new_privs(true) {
+        return fail(format!(
+            "PR_SET_NO_NEW_PRIVS refused ({e}): no seccomp filter can be installed"
+        ));
+    }
+    if handoff == Handoff::Getfd {
+        let (mut report, listener) = install(progs, want_supervised, landlock);
+        // Kept open until the exec closes it: the supervisor takes it before letting the exec
+        // happen. The kernel creates it close-on-exec; made sure of here, as the function
+        // holding its own listener could answer its own calls.
+        report.listener_fd = listener.and_then(|l| {
+            let flags = rustix::io::fcntl_getfd(&l).ok()?;
+            if !flags.contains(rustix::io::FdFlags::CLOEXEC) {
+                rustix::io::fcntl_setfd(&l, flags | rustix::io::FdFlags::CLOEXEC).ok()?;
+            }
+            Some(std::os::fd::IntoRawFd::into_raw_fd(l))
+        });
+        // A plain write, which the filter lets through (a sendmsg would wait for a supervisor
+        // that has no listener yet).
+        return match rustix::io::write(sock, &report.encode()) {
+            Ok(_) => report,
+            Err(e) => Report {
+                layer: Layer::None,
+                reason: format!("the report could not be sent to the supervisor: {e}"),
+                listener_fd: None,
+                ..report
+            },
+        };
     }
 
     // The sender thread must exist before the filter does.
@@ -178,17 +232,26 @@ pub fn install_and_handoff(
             })
     });
     let Ok(sender) = sender else {
-        let report = Report {
+        return fail("could not start the hand-off thread".into());
+    };
+    let (report, listener) = install(progs, want_supervised, landlock);
+    let _ = tx.send((listener, report.encode()));
+    match sender.join() {
+        Ok(Ok(())) => report,
+        _ => Report {
             layer: Layer::None,
             wait_killable: false,
             addfd_send: false,
-            reason: "could not start the hand-off thread".into(),
+            reason: "the listener could not be handed to the supervisor".into(),
             landlock: landlock.to_string(),
-        };
-        let _ = sys::send_fd(sock, None, &report.encode());
-        return report;
-    };
+            listener_fd: None,
+        },
+    }
+}
 
+/// Installs the strongest layer that works on the calling thread (no_new_privs is set): the
+/// report, and the listener for the supervised layer.
+fn install(progs: &Programs, want_supervised: bool, landlock: &str) -> (Report, Option<OwnedFd>) {
     let mut reason = String::new();
     let mut result: Option<(Report, Option<OwnedFd>)> = None;
     let mut want_supervised = want_supervised;
@@ -220,6 +283,7 @@ pub fn install_and_handoff(
                             addfd_send,
                             reason: String::new(),
                             landlock: landlock.to_string(),
+                            listener_fd: None,
                         },
                         Some(listener),
                     ));
@@ -236,6 +300,7 @@ pub fn install_and_handoff(
                             addfd_send: false,
                             reason: reason.clone(),
                             landlock: landlock.to_string(),
+                            listener_fd: None,
                         },
                         None,
                     ));
@@ -251,7 +316,7 @@ pub fn install_and_handoff(
             Err(e) => reason = format!("seccomp user notification unavailable: {e}"),
         }
     }
-    let (report, listener) = match result {
+    match result {
         Some(r) => r,
         None => match sys::install_filter(&progs.kernel_only, flags::SPEC_ALLOW) {
             Ok(_) => (
@@ -261,6 +326,7 @@ pub fn install_and_handoff(
                     addfd_send: false,
                     reason,
                     landlock: landlock.to_string(),
+                    listener_fd: None,
                 },
                 None,
             ),
@@ -271,20 +337,10 @@ pub fn install_and_handoff(
                     addfd_send: false,
                     reason: format!("{reason}; seccomp filter refused: {e}"),
                     landlock: landlock.to_string(),
+                    listener_fd: None,
                 },
                 None,
             ),
-        },
-    };
-    let _ = tx.send((listener, report.encode()));
-    match sender.join() {
-        Ok(Ok(())) => report,
-        _ => Report {
-            layer: Layer::None,
-            wait_killable: false,
-            addfd_send: false,
-            reason: "the listener could not be handed to the supervisor".into(),
-            landlock: landlock.to_string(),
         },
     }
 }

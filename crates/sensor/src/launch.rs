@@ -8,7 +8,7 @@
 //! ```
 
 use crate::filter::{self, Layer as FilterLayer, Protected, Spec};
-use crate::install::{install_and_handoff, Layer, Programs, Report};
+use crate::install::{install_and_handoff, Handoff, Layer, Programs, Report};
 use crate::supervisor::{Config, Outcome, Supervisor};
 use crate::{landlock, sys};
 use std::ffi::{CString, OsString};
@@ -74,6 +74,41 @@ pub struct RunResult {
     pub layer: Layer,
     /// The command could not be executed: the errno of its exec.
     pub exec_error: Option<i32>,
+}
+
+/// Tells the child to give up (it has not executed the command) and waits for it.
+fn abort(sock: &OwnedFd, child: u32, why: RunError) -> RunError {
+    let _ = rustix::io::write(sock, &[0]);
+    let _ = rustix::process::waitpid(
+        rustix::process::Pid::from_raw(child as i32),
+        rustix::process::WaitOptions::empty(),
+    );
+    why
+}
+
+/// Takes fd `fd` of process `pid` (`pidfd_getfd`).
+fn take_fd(pid: u32, fd: i32) -> std::io::Result<OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(pid as i32)
+        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::ESRCH))?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())?;
+    Ok(rustix::process::pidfd_getfd(
+        &pidfd,
+        fd,
+        rustix::process::PidfdGetfdFlags::empty(),
+    )?)
+}
+
+/// How the child hands the listener over: `pidfd_getfd` unless Yama forbids a parent to
+/// ptrace its child (`ptrace_scope` 2 or 3). `VIGIL_HANDOFF=thread` forces the other way (to
+/// debug it, and for the tests that exercise it).
+fn handoff_mode() -> Handoff {
+    if std::env::var_os("VIGIL_HANDOFF").is_some_and(|v| v == "thread") {
+        return Handoff::Thread;
+    }
+    match std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
+        Ok(v) if !matches!(v.trim(), "0" | "1") => Handoff::Thread,
+        _ => Handoff::Getfd,
+    }
 }
 
 fn rank(l: Layer) -> u8 {
@@ -156,15 +191,6 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
     envp_p.push(std::ptr::null());
 
-    let (parent_sock, child_sock) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::SEQPACKET,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .map_err(|e| RunError::Setup(format!("socketpair: {e}")))?;
-    let (mut exec_err_r, exec_err_w) = std::io::pipe().map_err(io_err("pipe"))?;
-
     // The monitored processes must not read or write the supervisor's memory, and orphans of
     // the function are re-parented here so their exits are seen.
     // Under another sensor (nested vigil) PR_SET_DUMPABLE may be refused: the seccomp checks
@@ -183,43 +209,100 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         .ok()
         .is_some_and(|fg| fg.as_raw_nonzero().get() as u32 == my_pgid);
 
-    let child = sys::fork().map_err(io_err("fork"))?;
-    let Some(child) = child else {
-        // The child. Only this thread exists; it never returns.
-        drop(parent_sock);
-        drop(exec_err_r);
-        // fork copied the supervisor's non-dumpable flag; the supervisor must be able to read
-        // this process's memory to check its first exec (the flag resets at exec anyway).
-        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
-        let _ = rustix::process::setpgid(None, None);
-        if tty_fg {
-            // Take the terminal, as a shell gives it to a foreground job (SIGTTOU is blocked
-            // along with the signals the supervisor handles).
-            sys::block_signal(libc::SIGTTOU);
-            let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::getpid());
-        }
-        sys::reset_signals();
-        let applied = landlock::apply(&ll_plan, abi);
-        let mut notes = applied.summary();
-        if !keep_caps {
-            notes.push_str("; ");
-            notes.push_str(&crate::caps::drop_dangerous());
-        }
-        let _report = install_and_handoff(&progs, child_sock.as_fd(), true, &notes);
-        let mut go = [0u8; 1];
-        match rustix::io::read(&child_sock, &mut go) {
-            Ok(1) if go[0] == 1 => {}
-            _ => sys::exit_now(125),
-        }
-        drop(child_sock);
-        let err = sys::execve(&program, &argv_p, &envp_p);
-        let code = err.raw_os_error().unwrap_or(libc::ENOEXEC);
-        let mut w = exec_err_w;
-        let _ = std::io::Write::write_all(&mut w, &code.to_le_bytes());
-        sys::exit_now(if code == libc::ENOENT { 127 } else { 126 });
+    // The listener is taken with pidfd_getfd where this process may (it is the parent; Yama at
+    // 2 or more forbids even that): no hand-off thread to start in the child. Should the kernel
+    // refuse anyway (another LSM), the child is let go and a new one hands it over by thread.
+    let modes: &[Handoff] = match handoff_mode() {
+        Handoff::Getfd => &[Handoff::Getfd, Handoff::Thread],
+        Handoff::Thread => &[Handoff::Thread],
     };
-    drop(child_sock);
-    drop(exec_err_w);
+    let mut refused = String::new();
+    let mut started = None;
+    for &handoff in modes {
+        let (parent_sock, child_sock) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::SEQPACKET,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| RunError::Setup(format!("socketpair: {e}")))?;
+        let (exec_err_r, exec_err_w) = std::io::pipe().map_err(io_err("pipe"))?;
+        let child = sys::fork().map_err(io_err("fork"))?;
+        let Some(child) = child else {
+            // The child. Only this thread exists; it never returns.
+            drop(parent_sock);
+            drop(exec_err_r);
+            // fork copied the supervisor's non-dumpable flag; the supervisor must be able to read
+            // this process's memory to check its first exec (the flag resets at exec anyway).
+            let _ =
+                rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
+            let _ = rustix::process::setpgid(None, None);
+            if tty_fg {
+                // Take the terminal, as a shell gives it to a foreground job (SIGTTOU is blocked
+                // along with the signals the supervisor handles).
+                sys::block_signal(libc::SIGTTOU);
+                let _ = rustix::termios::tcsetpgrp(std::io::stdin(), rustix::process::getpid());
+            }
+            sys::reset_signals();
+            let applied = landlock::apply(&ll_plan, abi);
+            let mut notes = applied.summary();
+            if !keep_caps {
+                notes.push_str("; ");
+                notes.push_str(&crate::caps::drop_dangerous());
+            }
+            let _report = install_and_handoff(&progs, child_sock.as_fd(), true, &notes, handoff);
+            let mut go = [0u8; 1];
+            match rustix::io::read(&child_sock, &mut go) {
+                Ok(1) if go[0] == 1 => {}
+                _ => sys::exit_now(125),
+            }
+            drop(child_sock);
+            let err = sys::execve(&program, &argv_p, &envp_p);
+            let code = err.raw_os_error().unwrap_or(libc::ENOEXEC);
+            let mut w = exec_err_w;
+            let _ = std::io::Write::write_all(&mut w, &code.to_le_bytes());
+            sys::exit_now(if code == libc::ENOENT { 127 } else { 126 });
+        };
+        drop(child_sock);
+        drop(exec_err_w);
+        let mut buf = [0u8; 512];
+        let (n, sent) = match sys::recv_fd(parent_sock.as_fd(), &mut buf) {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(abort(
+                    &parent_sock,
+                    child,
+                    RunError::Setup(format!("no report from the sensor: {e}")),
+                ))
+            }
+        };
+        let Some(report) = Report::decode(&buf[..n]) else {
+            return Err(abort(
+                &parent_sock,
+                child,
+                RunError::Setup("the sensor sent no report (it failed before installing)".into()),
+            ));
+        };
+        let listener = match (handoff, report.listener_fd) {
+            (Handoff::Getfd, Some(fd)) => match take_fd(child, fd) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    // The child has not run the command: let it go, and try the next way.
+                    abort(&parent_sock, child, RunError::Setup(String::new()));
+                    refused = format!("pidfd_getfd: {e}");
+                    continue;
+                }
+            },
+            _ => sent,
+        };
+        started = Some((child, parent_sock, exec_err_r, report, listener));
+        break;
+    }
+    let Some((child, parent_sock, mut exec_err_r, report, listener)) = started else {
+        return Err(RunError::Setup(format!(
+            "the listener could not be handed to the supervisor ({refused})"
+        )));
+    };
     // The function may own the terminal (and set TOSTOP): a background supervisor writing an
     // event must not be stopped by SIGTTOU, nor by SIGTTIN/SIGTSTP.
     for sig in [libc::SIGTTOU, libc::SIGTTIN, libc::SIGTSTP] {
@@ -231,30 +314,7 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     if !keep_caps {
         let _ = crate::caps::drop_dangerous();
     }
-
-    let abort = |why: RunError| -> RunError {
-        let _ = rustix::io::write(&parent_sock, &[0]);
-        let _ = rustix::process::waitpid(
-            rustix::process::Pid::from_raw(child as i32),
-            rustix::process::WaitOptions::empty(),
-        );
-        why
-    };
-    let mut buf = [0u8; 512];
-    let (n, listener): (usize, Option<OwnedFd>) = match sys::recv_fd(parent_sock.as_fd(), &mut buf)
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return Err(abort(RunError::Setup(format!(
-                "no report from the sensor: {e}"
-            ))))
-        }
-    };
-    let Some(report) = Report::decode(&buf[..n]) else {
-        return Err(abort(RunError::Setup(
-            "the sensor sent no report (it failed before installing)".into(),
-        )));
-    };
+    let abort = |why: RunError| -> RunError { abort(&parent_sock, child, why) };
     if rank(report.layer) < rank(spec.require) {
         return Err(abort(RunError::LayerRequired {
             got: report.layer.as_str(),
@@ -272,9 +332,8 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
     if let Some(n) = &dumpable_note {
         start.set("warning", n.clone());
     }
-    sink.emit(&start);
-    if report.layer != Layer::Supervised {
-        eprintln!(
+    let warning = (report.layer != Layer::Supervised).then(|| {
+        format!(
             "vigil: warning: running with protection layer `{}`: {}",
             report.layer.as_str(),
             if report.reason.is_empty() {
@@ -282,8 +341,8 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             } else {
                 &report.reason
             }
-        );
-    }
+        )
+    });
 
     let layer = report.layer;
     let device = spec.device.clone();
@@ -301,12 +360,18 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
         tags: spec.tags,
         main_is_child: true,
     };
-    let supervisor = Supervisor::new(cfg, listener, Some(signals), sink)
+    let mut supervisor = Supervisor::new(cfg, listener, Some(signals), sink)
         .map_err(|e| abort(RunError::Setup(format!("supervisor: {e}"))))?;
+    // The supervisor holds the listener: the function may start (its calls wait for answers),
+    // while the start event is written.
     if rustix::io::write(&parent_sock, &[1]).is_err() {
         return Err(abort(RunError::Setup(
             "the function went away before it started".into(),
         )));
+    }
+    supervisor.emit_now(&start);
+    if let Some(w) = warning {
+        eprintln!("{w}");
     }
     let outcome = supervisor.run().map_err(io_err("supervisor"))?;
     let st = outcome.stats;

@@ -21,8 +21,6 @@ pub struct Status {
     pub umask: u32,
     /// Effective and permitted capabilities.
     pub caps: [u64; 2],
-    /// Threads in the process.
-    pub threads: u32,
 }
 
 /// Parses a decimal number; `None` for anything else (empty, sign, overflow).
@@ -102,7 +100,6 @@ fn parse_status(bytes: &[u8]) -> io::Result<Status> {
             b"Umask" => s.umask = radix(v, 8).map_or(0o022, |m| m as u32),
             b"CapEff" => s.caps[0] = radix(v, 16).unwrap_or(u64::MAX),
             b"CapPrm" => s.caps[1] = radix(v, 16).unwrap_or(u64::MAX),
-            b"Threads" => s.threads = dec(v).unwrap_or(0),
             // Everything the supervisor uses comes before the capabilities.
             b"CapBnd" => break,
             _ => {}
@@ -376,7 +373,6 @@ CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
         assert_eq!(s.groups, vec![5, 27, 100]);
         assert_eq!(s.umask, 0o027);
         assert_eq!(s.caps, [0x400, 0xa804_25fb]);
-        assert_eq!(s.threads, 3);
         assert!(parse_status(b"Name:\tx\nPid:\t3\n").is_err(), "no Tgid");
         let bad = parse_status(b"Tgid:\t3\nUid:\t1\tx\n").unwrap();
         assert_eq!(

@@ -518,3 +518,98 @@ fn a_child_forked_after_a_credential_change_is_checked_again() {
     assert_eq!(listener.connections(), 0, "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
 }
+
+/// The function must never hold the seccomp listener (it could answer its own calls): not
+/// when the supervisor takes it with pidfd_getfd (the child keeps it until the exec closes
+/// it), nor when a thread sends it.
+#[test]
+fn the_function_holds_no_seccomp_listener_whichever_way_it_was_handed_over() {
+    if !std::path::Path::new("/usr/bin/python3").exists() {
+        eprintln!("note: /usr/bin/python3 missing (.ci/run installs it); skipped");
+        return;
+    }
+    let code = "import os\nfor f in sorted(os.listdir('/proc/self/fd')):\n    try:\n        print(f, os.readlink('/proc/self/fd/' + f))\n    except OSError:\n        pass\n";
+    for user in users() {
+        for handoff in ["getfd", "thread"] {
+            let dir = workdir("no-listener");
+            let pol = policy(
+                &dir,
+                "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+            )
+            .display()
+            .to_string();
+            let r = vigil(
+                user,
+                &dir,
+                &["run", "--policy", &pol, "--mode", "enforce"],
+                &["/usr/bin/python3", "-c", code],
+                &[("VIGIL_HANDOFF", handoff)],
+            );
+            assert_eq!(r.status, 0, "{handoff}: {}", r.dump());
+            assert!(r.stdout.lines().count() >= 3, "{handoff}: {}", r.dump());
+            assert!(!r.stdout.contains("seccomp"), "{handoff}: {}", r.dump());
+            assert!(r.violations().is_empty(), "{handoff}: {}", r.dump());
+            assert!(
+                r.events
+                    .iter()
+                    .any(|e| e["message"]
+                        == "vigil sensor started (enforce mode, layer kernel-sensor)"),
+                "{handoff}: {}",
+                r.dump()
+            );
+        }
+    }
+}
+
+/// A process's credentials are not its parent's when the parent link lies: a sibling made with
+/// CLONE_PARENT after its creator dropped its capabilities, or an orphan re-parented to a
+/// subreaper. Neither may bind a privileged port through the supervisor's capabilities.
+#[test]
+fn a_process_whose_parent_is_not_its_creator_is_checked_on_its_own_credentials() {
+    if !is_root() {
+        eprintln!("note: needs root (capabilities to drop); skipped");
+        return;
+    }
+    let dir = workdir("lineage");
+    let pol = policy_for(&dir, "network:\n  listen: [\"tcp:80\", \"tcp:1\"]\n");
+    let r = attack(User::Me, &dir, &pol, &["lineage", "80"]);
+    assert!(r.stdout.contains("warmup bind ok"), "{}", r.dump());
+    assert!(r.stdout.contains("sibling bind err"), "{}", r.dump());
+    assert!(r.stdout.contains("orphan bind err"), "{}", r.dump());
+    assert!(r.findings("sensor.credentials").len() >= 2, "{}", r.dump());
+}
+
+/// The parent changes its groups, forks, and changes them back (and makes a call the
+/// supervisor checks) before the child acts: the child still has the changed groups.
+#[test]
+fn a_child_keeps_the_credentials_it_was_forked_with() {
+    if !is_root() {
+        eprintln!("note: needs root (changing groups); skipped");
+        return;
+    }
+    let listener = Listener::start();
+    let dir = workdir("groups-restored");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\n  fork: true\nnetwork:\n  connect: [\"127.0.0.1:{}\"]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+            listener.port
+        ),
+    )
+    .display()
+    .to_string();
+    let code = format!(
+        "import os, socket, time\norig = os.getgroups()\nos.setgroups([1234])\npid = os.fork()\nif pid == 0:\n    time.sleep(0.5)\n    try:\n        socket.create_connection(('127.0.0.1', {port}))\n        print('connected', flush=True)\n    except OSError as e:\n        print('refused', e.errno, flush=True)\n    os._exit(0)\nos.setgroups(orig)\ntry:\n    socket.create_connection(('127.0.0.1', 1))\nexcept OSError:\n    pass\nos.waitpid(pid, 0)\n",
+        port = listener.port
+    );
+    let r = vigil(
+        User::Me,
+        &dir,
+        &["run", "--policy", &pol, "--mode", "enforce"],
+        &["/usr/bin/python3", "-c", &code],
+        &[],
+    );
+    assert!(r.stdout.contains("refused"), "{}", r.dump());
+    assert_eq!(listener.connections(), 0, "{}", r.dump());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+}

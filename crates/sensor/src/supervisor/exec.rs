@@ -208,8 +208,11 @@ impl Supervisor<'_> {
     /// The `#!` line of the file `fd` (an `O_PATH` fd) names, if it is a readable script.
     /// Programs are executed again and again, so the answer is kept by the file's identity,
     /// size and change times; a file changed in the last two seconds is read every time (a
-    /// change within the timestamps' granularity could otherwise go unseen). A stale answer
-    /// could only name the wrong image, and the image that runs is verified after the exec.
+    /// change within the timestamps' granularity would go unseen). An answer can still go
+    /// stale (a write through a shared mapping to a page already dirty changes no timestamp),
+    /// but the `#!` line decides nothing in the policy: it only says which image to expect,
+    /// and the image that runs is verified after the exec, so a stale answer gets the process
+    /// killed, never an unchecked program run.
     fn shebang_of(&mut self, fd: std::os::fd::BorrowedFd<'_>) -> Option<(String, Option<String>)> {
         let st = rustix::fs::fstat(fd).ok()?;
         let key = super::ShebangKey {

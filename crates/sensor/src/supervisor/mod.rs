@@ -146,10 +146,6 @@ pub(crate) struct Proc {
     pub uid: Option<u32>,
     /// Threads of this process seen so far (keys of `Supervisor::tids`, dropped with it).
     pub threads: Vec<u32>,
-    /// Every thread of the process has the supervisor's credentials: found so when it was
-    /// checked with one thread, and no credential change was let through since (they are all
-    /// notified). A child forked from such a process has them too.
-    pub creds_same: bool,
 }
 
 /// What the supervisor learns about a process when it first sees it.
@@ -238,7 +234,6 @@ impl Proc {
             exited: false,
             uid: seen.uid,
             threads: Vec::new(),
-            creds_same: false,
         }
     }
 }
@@ -305,6 +300,9 @@ pub struct Supervisor<'s> {
     /// While a notification is being handled, events wait in `deferred` until it is answered.
     defer_events: bool,
     deferred: Vec<vigil_events::Event>,
+    /// The supervisor has no capabilities and the first process had its credentials: then so
+    /// does every process with its ids (see `tgid_of`).
+    tree_creds_same: bool,
     /// Whether the processes' root is known to be the supervisor's (see [`RootCheck`]).
     root_check: crate::resolve::RootCheck,
     /// `#!` lines of executed files (see `shebang_of`).
@@ -373,7 +371,13 @@ impl<'s> Supervisor<'s> {
             deferred: Vec::new(),
             shebangs: HashMap::new(),
             root_check: crate::resolve::RootCheck::EachCall,
+            tree_creds_same: false,
         })
+    }
+
+    /// Writes `e` at once (the start event, before anything the function does).
+    pub fn emit_now(&mut self, e: &vigil_events::Event) {
+        self.sink.emit(e);
     }
 
     /// Serves `barrier` while running: [`Barrier::sync`] on another thread returns once this
@@ -388,7 +392,10 @@ impl<'s> Supervisor<'s> {
     pub fn run(mut self) -> io::Result<Outcome> {
         // The main process is known from the start, so its exit is reported even if it never
         // makes a notified call.
-        self.known(self.cfg.main_pid);
+        let main_status = procfs::status(self.cfg.main_pid).ok();
+        self.tree_creds_same = self.my_creds.caps == [0, 0]
+            && main_status.as_ref().is_some_and(|st| self.same_creds(st));
+        self.known_with(self.cfg.main_pid, main_status.as_ref());
         // No process can change its root while the groups that do it stay denied: then the
         // first process's root is every process's root.
         let root_fixed = !self
@@ -645,34 +652,33 @@ impl<'s> Supervisor<'s> {
         // A thread number seen before belonged to a thread that is gone: its credential check
         // does not carry over to this one.
         self.creds_ok.remove(&tid);
-        let (tgid, sight, creds_same) = match FirstSight::quick(tid) {
+        let (tgid, sight) = match FirstSight::quick(tid) {
             Ok(sight) => {
-                // A new process has the credentials of the thread that forked it. When every
-                // thread of its parent has the supervisor's (and the kernel confirms the ids),
-                // so does it, without reading its status.
-                let same = sight.ids == Some((self.my_creds.uids, self.my_creds.gids))
-                    && self
-                        .procs
-                        .get(&sight.ppid)
-                        .is_some_and(|p| p.creds_same && !p.exited);
-                (tid, Some(sight), same)
+                // Without capabilities, the kernel's word on the ids is the whole credential
+                // check: under no_new_privs no capability can be gained, and without one the
+                // groups cannot change from the first process's, which had the supervisor's
+                // (`tree_creds_same`); so equal ids mean equal credentials. A supervisor with
+                // capabilities (root) reads the status at the first call instead: a child has
+                // the credentials its forking thread had at the fork, which nothing cheaper
+                // tells (its parent may have changed since, or not be its parent at all).
+                if self.tree_creds_same
+                    && sight.ids == Some((self.my_creds.uids, self.my_creds.gids))
+                {
+                    self.creds_ok.insert(tid);
+                }
+                (tid, Some(sight))
             }
             Err(pidfd) => {
                 let st = procfs::status(tid).ok()?;
-                let same = self.same_creds(&st);
                 let sight = (st.tgid == tid).then(|| FirstSight::read_with(pidfd, &st));
                 // The status just read is this thread's, read while its call waits: it is the
-                // credential check for this call too (and for the process, if it has only
-                // this thread).
-                if same {
+                // credential check for this call too.
+                if self.same_creds(&st) {
                     self.creds_ok.insert(tid);
                 }
-                (st.tgid, sight, same && st.threads == 1)
+                (st.tgid, sight)
             }
         };
-        if creds_same {
-            self.creds_ok.insert(tid);
-        }
         self.tids.insert(tid, tgid);
         let new =
             !self.procs.contains_key(&tgid) || self.procs.get(&tgid).is_some_and(|p| p.exited);
@@ -683,8 +689,7 @@ impl<'s> Supervisor<'s> {
                 Some(s) => s,
                 None => FirstSight::read(tgid, None),
             };
-            let mut p = Proc::load(&self.procs, tgid, sight);
-            p.creds_same = creds_same;
+            let p = Proc::load(&self.procs, tgid, sight);
             self.procs.insert(tgid, p);
         }
         if let Some(p) = self.procs.get_mut(&tgid) {
@@ -860,6 +865,15 @@ impl<'s> Supervisor<'s> {
                 | Sys::setgroups
                 | Sys::capset
         );
+        if self.my_creds.caps != [0, 0]
+            && self
+                .procs
+                .get(&tgid)
+                .is_some_and(|p| p.pending_exec.is_some())
+        {
+            // An exec in flight may have changed the credentials (capabilities) already.
+            self.forget_creds(tgid);
+        }
         if !creds_change {
             if let Err(r) = self.creds_check(&c) {
                 return r;
@@ -944,6 +958,9 @@ impl<'s> Supervisor<'s> {
             Verdict::Deny(_) => self.stats.denied += 1,
             Verdict::Kill => {
                 self.stats.killed += 1;
+                // The finding goes out first (the Lambda extension fails the invocation with
+                // it before the runtime is seen to die); the call waits meanwhile.
+                self.flush_deferred();
                 procfs::kill_process(c.tgid);
             }
             _ => {}
@@ -986,8 +1003,7 @@ impl<'s> Supervisor<'s> {
     /// Drops the cached credential checks of every thread of `tgid`.
     pub(crate) fn forget_creds(&mut self, tgid: u32) {
         self.creds_ok.remove(&tgid);
-        if let Some(p) = self.procs.get_mut(&tgid) {
-            p.creds_same = false;
+        if let Some(p) = self.procs.get(&tgid) {
             for t in &p.threads {
                 self.creds_ok.remove(t);
             }
@@ -1000,14 +1016,8 @@ impl<'s> Supervisor<'s> {
         if self.creds_ok.contains(&c.tid) {
             return Ok(());
         }
-        let st = self.creds_for_fs(c)?;
+        self.creds_for_fs(c)?;
         self.creds_ok.insert(c.tid);
-        if st.threads == 1 {
-            // The only thread: the process as a whole has the supervisor's credentials.
-            if let Some(p) = self.procs.get_mut(&c.tgid) {
-                p.creds_same = true;
-            }
-        }
         Ok(())
     }
 

@@ -480,6 +480,46 @@ static int meta(const char *path) {
     return 0;
 }
 
+/* A process that gave up its capabilities creates a sibling (CLONE_PARENT): the sibling's
+ * parent is a process with the supervisor's credentials, its own are the capability-less
+ * ones. It binds a privileged port, which needs a capability it does not have: the supervisor
+ * must not do it with its own. Also a child re-parented to a subreaper. */
+static void bind_low(const char *who, int port) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    int r = bind(s, (struct sockaddr *)&a, sizeof a);
+    printf("%s bind %s\n", who, r == 0 ? "ok" : "err");
+    fflush(stdout);
+    close(s);
+}
+
+static void drop_caps(void) {
+    struct { uint32_t version; int pid; } h = {0x20080522, 0};
+    uint32_t d[6] = {0};
+    syscall(SYS_capset, &h, d);
+}
+
+static int lineage(int port) {
+    bind_low("warmup", 1); /* a notified call of the first process */
+    pid_t p = fork();
+    if (p == 0) {
+        drop_caps();
+        long c = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+        if (c == 0) { bind_low("sibling", port); _exit(0); }
+        _exit(0);
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t q = fork();
+    if (q == 0) {
+        drop_caps();
+        if (fork() == 0) { usleep(200000); bind_low("orphan", port); _exit(0); }
+        _exit(0);
+    }
+    while (wait(NULL) > 0) {}
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: attack NAME [ARGS]\n"); return 2; }
     const char *c = argv[1];
@@ -540,6 +580,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "cmsg_overflow")) return cmsg_overflow();
     if (!strcmp(c, "deputy_signal") && argc == 3) return deputy_signal(atoi(argv[2]));
     if (!strcmp(c, "misc_review")) return misc_review();
+    if (!strcmp(c, "lineage") && argc == 3) return lineage(atoi(argv[2]));
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
     if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
     if (!strcmp(c, "flood") && argc == 4) {
