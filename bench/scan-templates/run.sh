@@ -17,7 +17,7 @@ corpus="${1:-${VIGIL_CORPUS_DIR:-$root/../shared/corpus/serverless-patterns}}"
 [ -d "$corpus" ] || { echo "corpus not found: $corpus (pass it as the first argument)" >&2; exit 2; }
 
 cargo build --quiet --release -p vigil-scan --example template_scan --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/examples/template_scan"
+bin="$root/target/x86_64-unknown-linux-gnu/release/examples/template_scan"
 one="$corpus/lambda-sns-sam/template.yaml"
 [ -f "$one" ] || one="$(find "$corpus" -name template.yaml | sort | head -1)"
 

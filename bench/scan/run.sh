@@ -14,4 +14,4 @@ fi
 "$out/venv/bin/pip" install --quiet "parliament==1.6.4" "cloudsplaining==0.9.1"
 cargo build --quiet --release -p vigil --manifest-path "$root/Cargo.toml"
 "$out/venv/bin/python" "$root/bench/scan/compare.py" \
-  --vigil "$root/target/release/vigil" --corpus "$corpus" --out "$out"
+  --vigil "$root/target/x86_64-unknown-linux-gnu/release/vigil" --corpus "$corpus" --out "$out"

@@ -10,7 +10,7 @@ mkdir -p "$out/bin"
 command -v perf >/dev/null || { echo "bench/sensor/profile.sh: perf not found" >&2; exit 1; }
 if [ -z "${VIGIL:-}" ]; then
   cargo build --quiet --release -p vigil --manifest-path "$root/Cargo.toml"
-  VIGIL="$root/target/release/vigil"
+  VIGIL="$root/target/x86_64-unknown-linux-gnu/release/vigil"
 fi
 for p in workload floor notifsup spawntime; do
   gcc -O2 -Wall -Wextra -Werror -o "$out/bin/$p" "$root/bench/sensor/$p.c"

@@ -30,7 +30,7 @@ fi
 
 if [ -z "${VIGIL:-}" ]; then
   cargo build --quiet --release -p vigil --manifest-path "$root/Cargo.toml"
-  VIGIL="$root/target/release/vigil"
+  VIGIL="$root/target/x86_64-unknown-linux-gnu/release/vigil"
 fi
 for p in workload floor notifsup spawntime; do
   gcc -O2 -Wall -Wextra -Werror -o "$out/bin/$p" "$root/bench/sensor/$p.c"

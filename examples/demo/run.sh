@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 cargo build --release -q -p vigil
-vigil="$root/target/release/vigil"
+vigil="$root/target/x86_64-unknown-linux-gnu/release/vigil"
 work="$here/work"
 rm -rf "$work"; mkdir -p "$work"
 api_port=18080 attacker_port=14444
