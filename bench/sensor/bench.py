@@ -432,6 +432,8 @@ def machine():
 
 
 def git_rev(root):
+    if os.environ.get("VIGIL_REV"):
+        return os.environ["VIGIL_REV"]
     r = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return r.stdout.strip() or "?"
 

@@ -8,12 +8,30 @@
 # system-call count needs root). Needs gcc and python3; strace for the peer comparison
 # (installed with apt-get when missing and running as root).
 #
-# Usage: bench/sensor/run.sh [--rounds N] [--startup-rounds N] [--scale F] [--pin CPU]
+# Usage: bench/sensor/run.sh [--user UID] [--rounds N] [--startup-rounds N] [--scale F] [--pin CPU]
+#   --user runs everything as that user (needs root): how a Lambda function runs, with a
+#     supervisor that has no capabilities. The bench is staged in a temporary directory the
+#     user can read, and the report lands in bench/out/sensor[-1cpu]-uidUID.md;
 #   --scale multiplies the iterations of every run (0.2 for a quick check);
-#   --pin runs everything on one CPU, so the supervisor and the function share it.
+#   --pin runs everything on one CPU, so the supervisor and the function share it (a Lambda
+#     function below 1,769 MB of memory has one vCPU).
 # Environment: VIGIL=/path/to/vigil skips the cargo build and uses that binary.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+user=""
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --user) [ $# -ge 2 ] || { echo "bench/sensor: --user needs a uid" >&2; exit 2; }
+            user="$2"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+set -- ${args[@]+"${args[@]}"}
+if [ -n "$user" ] && [ "$(id -u)" != 0 ]; then
+  echo "bench/sensor: --user needs root (to switch to uid $user)" >&2
+  exit 2
+fi
 out="$root/bench/out/sensor"
 mkdir -p "$out/bin"
 
@@ -47,5 +65,24 @@ report="$root/bench/out/sensor.md"
 for arg in "$@"; do
   [ "$arg" = "--pin" ] && report="$root/bench/out/sensor-1cpu.md"
 done
-exec python3 "$root/bench/sensor/bench.py" --vigil "$VIGIL" --out "$out" --root "$root" \
-  --report "$report" "$@"
+rev="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -z "$user" ]; then
+  exec env VIGIL_REV="$rev" python3 "$root/bench/sensor/bench.py" --vigil "$VIGIL" --out "$out" \
+    --root "$root" --report "$report" "$@"
+fi
+# As another user: everything it runs or writes is staged where it can.
+stage="$(mktemp -d /tmp/vigil-bench.XXXXXX)"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bench" "$stage/out"
+cp -r "$root/bench/sensor" "$stage/bench/sensor"
+cp -r "$out/bin" "$stage/out/bin"
+cp "$VIGIL" "$stage/vigil"
+chmod -R a+rwX "$stage"
+setpriv --reuid="$user" --regid="$user" --clear-groups \
+  env HOME="$stage" VIGIL_REV="$rev" python3 "$stage/bench/sensor/bench.py" --vigil "$stage/vigil" \
+  --out "$stage/out" --root "$stage" --report "$stage/report.md" "$@"
+final="${report%.md}-uid$user.md"
+cp "$stage/report.md" "$final"
+mkdir -p "$out/uid$user"
+cp "$stage/out/raw.jsonl" "$out/uid$user/raw.jsonl" 2>/dev/null || true
+echo "bench/sensor: report in $final" >&2
