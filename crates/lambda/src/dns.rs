@@ -776,9 +776,15 @@ not-an-ip bogus
 
     impl TestServer {
         fn start(zone: &'static [(&'static str, &'static str)], truncate: bool) -> TestServer {
-            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            // The TCP port must be the UDP one, which another socket may hold: try a few.
+            let (udp, tcp) = (0..50)
+                .find_map(|_| {
+                    let udp = UdpSocket::bind("127.0.0.1:0").ok()?;
+                    let tcp = std::net::TcpListener::bind(udp.local_addr().ok()?).ok()?;
+                    Some((udp, tcp))
+                })
+                .expect("a loopback port free for both UDP and TCP");
             let addr = udp.local_addr().unwrap();
-            let tcp = std::net::TcpListener::bind(addr).unwrap();
             let (udp_queries, tcp_queries) =
                 (Arc::<AtomicUsize>::default(), Arc::<AtomicUsize>::default());
             let uq = Arc::clone(&udp_queries);

@@ -613,3 +613,31 @@ fn a_child_keeps_the_credentials_it_was_forked_with() {
     assert_eq!(listener.connections(), 0, "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
 }
+
+/// A call the supervisor only decides on (here an exec) needs equal ids, not a status read:
+/// a process that switched user is still refused with a finding, not with whatever error
+/// inspecting it gives.
+#[test]
+fn an_exec_after_switching_user_is_refused_with_a_finding() {
+    if !is_root() {
+        eprintln!("note: needs root (switching user); skipped");
+        return;
+    }
+    let dir = workdir("setuid-exec");
+    let pol = policy(
+        &dir,
+        "version: 1\nprocess:\n  exec: [/usr/bin/python3.11, /usr/bin/true]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+    )
+    .display()
+    .to_string();
+    let code = "import os\nos.setuid(65534)\ntry:\n    os.execv('/usr/bin/true', ['true'])\nexcept OSError as e:\n    print('refused', e.errno, flush=True)\n";
+    let r = vigil(
+        User::Me,
+        &dir,
+        &["run", "--policy", &pol, "--mode", "enforce"],
+        &["/usr/bin/python3", "-c", code],
+        &[],
+    );
+    assert!(r.stdout.contains("refused 13"), "{}", r.dump());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+}

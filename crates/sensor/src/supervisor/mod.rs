@@ -293,6 +293,9 @@ pub struct Supervisor<'s> {
     ephemeral: HashSet<(u64, u64)>,
     /// Threads whose credentials were found equal to the supervisor's (until they change).
     creds_ok: HashSet<u32>,
+    /// Threads whose ids (not their groups or capabilities) were found equal to the
+    /// supervisor's: enough for calls the supervisor only decides on (see `ids_check`).
+    ids_ok: HashSet<u32>,
     /// Bounds how many identical events are reported per second.
     limiter: report::RateLimiter,
     /// Lets another thread wait until what is ready has been handled (see [`Barrier`]).
@@ -365,6 +368,7 @@ impl<'s> Supervisor<'s> {
             debug: std::env::var_os("VIGIL_DEBUG").is_some(),
             ephemeral: HashSet::new(),
             creds_ok: HashSet::new(),
+            ids_ok: HashSet::new(),
             limiter: report::RateLimiter::default(),
             barrier: None,
             defer_events: false,
@@ -652,6 +656,7 @@ impl<'s> Supervisor<'s> {
         // A thread number seen before belonged to a thread that is gone: its credential check
         // does not carry over to this one.
         self.creds_ok.remove(&tid);
+        self.ids_ok.remove(&tid);
         let (tgid, sight) = match FirstSight::quick(tid) {
             Ok(sight) => {
                 // Without capabilities, the kernel's word on the ids is the whole credential
@@ -661,10 +666,11 @@ impl<'s> Supervisor<'s> {
                 // capabilities (root) reads the status at the first call instead: a child has
                 // the credentials its forking thread had at the fork, which nothing cheaper
                 // tells (its parent may have changed since, or not be its parent at all).
-                if self.tree_creds_same
-                    && sight.ids == Some((self.my_creds.uids, self.my_creds.gids))
-                {
-                    self.creds_ok.insert(tid);
+                if sight.ids == Some((self.my_creds.uids, self.my_creds.gids)) {
+                    self.ids_ok.insert(tid);
+                    if self.tree_creds_same {
+                        self.creds_ok.insert(tid);
+                    }
                 }
                 (tid, Some(sight))
             }
@@ -748,8 +754,10 @@ impl<'s> Supervisor<'s> {
                 self.tids.remove(&t);
             }
             self.creds_ok.remove(&t);
+            self.ids_ok.remove(&t);
         }
         self.creds_ok.remove(&tgid);
+        self.ids_ok.remove(&tgid);
         let code = self.reaped.get(&tgid).copied();
         self.report_exit(tgid, code);
         if tgid != self.cfg.main_pid {
@@ -851,7 +859,9 @@ impl<'s> Supervisor<'s> {
         };
         // A process whose credentials are no longer the supervisor's (a root function that
         // switched user) can neither be inspected nor be acted for: every watched call of it
-        // fails, with a finding saying why — except the credential changes themselves.
+        // fails, with a finding saying why — except the credential changes themselves. Calls
+        // only decided on need equal ids (`ids_check`); calls the supervisor may perform for
+        // the process need equal credentials in full (`creds_check`).
         let creds_change = matches!(
             sys,
             Sys::setuid
@@ -874,8 +884,26 @@ impl<'s> Supervisor<'s> {
             // An exec in flight may have changed the credentials (capabilities) already.
             self.forget_creds(tgid);
         }
+        let decide_only = matches!(
+            sys,
+            Sys::execve
+                | Sys::execveat
+                | Sys::mmap
+                | Sys::mprotect
+                | Sys::pkey_mprotect
+                | Sys::fork
+                | Sys::vfork
+                | Sys::clone
+                | Sys::memfd_create
+                | Sys::shmat
+        );
         if !creds_change {
-            if let Err(r) = self.creds_check(&c) {
+            let gate = if decide_only {
+                self.ids_check(&c)
+            } else {
+                self.creds_check(&c)
+            };
+            if let Err(r) = gate {
                 return r;
             }
         }
@@ -932,6 +960,7 @@ impl<'s> Supervisor<'s> {
                 // Re-read this process's credentials before acting for it again.
                 self.forget_creds(tgid);
                 self.creds_ok.remove(&c.tid);
+                self.ids_ok.remove(&c.tid);
                 Reply::cont()
             }
             _ => self.on_hardening(&c),
@@ -1003,11 +1032,35 @@ impl<'s> Supervisor<'s> {
     /// Drops the cached credential checks of every thread of `tgid`.
     pub(crate) fn forget_creds(&mut self, tgid: u32) {
         self.creds_ok.remove(&tgid);
+        self.ids_ok.remove(&tgid);
         if let Some(p) = self.procs.get(&tgid) {
             for t in &p.threads {
                 self.creds_ok.remove(t);
+                self.ids_ok.remove(t);
             }
         }
+    }
+
+    /// The gate for calls the supervisor only decides on, performing nothing for the process
+    /// (exec, executable mappings, process creation, memfd, shmat): the kernel carries them
+    /// out with the process's own credentials, so what matters is only that a process that
+    /// switched user — which the supervisor cannot inspect any more — is told why with a
+    /// finding. Equal ids, from the kernel (`PIDFD_GET_INFO`), say it did not; otherwise, or
+    /// on a kernel without it, [`Self::creds_check`] reads the status.
+    pub(crate) fn ids_check(&mut self, c: &Call) -> Result<(), Reply> {
+        if self.creds_ok.contains(&c.tid) || self.ids_ok.contains(&c.tid) {
+            return Ok(());
+        }
+        let info = self
+            .procs
+            .get(&c.tgid)
+            .and_then(|p| p.pidfd.as_ref())
+            .and_then(|fd| sys::pidfd_info(fd.as_fd()));
+        if info.is_some_and(|i| (i.uids, i.gids) == (self.my_creds.uids, self.my_creds.gids)) {
+            self.ids_ok.insert(c.tid);
+            return Ok(());
+        }
+        self.creds_check(c)
     }
 
     /// The credential check for network operations, cached per thread until it changes its
