@@ -144,7 +144,12 @@ impl Supervisor<'_> {
         }
         match self.decide(c, d) {
             Verdict::Allow => {
-                let old = procfs::identity(&format!("/proc/{}/exe", c.tgid)).ok();
+                // The image running now (known: it changes only by an exec, and every exec
+                // is seen), to tell an exec that failed from one that ran another image.
+                let old = match self.procs.get(&c.tgid).and_then(|p| p.exe_id) {
+                    Some(id) => Some(id),
+                    None => procfs::identity(&format!("/proc/{}/exe", c.tgid)).ok(),
+                };
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     p.pending_exec = Some(PendingExec {
                         expected,
@@ -334,6 +339,7 @@ impl Supervisor<'_> {
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.pending_exec = None;
             p.exe = pe.path.clone();
+            p.exe_id = Some(pe.expected);
             p.cmdline = Some(pe.cmd_line.clone());
             p.maps_dirty = false;
             p.seen_dest.clear();

@@ -138,6 +138,9 @@ pub(crate) struct Proc {
     pub ppid: u32,
     pub pidfd: Option<OwnedFd>,
     pub exe: String,
+    /// Identity of the running image: read when the process is first seen, then the image
+    /// each verified exec ran (an exec is the only way it changes, and every exec is seen).
+    pub exe_id: Option<Identity>,
     pub cmdline: Option<String>,
     pub pending_exec: Option<PendingExec>,
     pub maps_dirty: bool,
@@ -215,18 +218,23 @@ impl Proc {
     /// A process seen for the first time. `known` are the processes already known (its parent
     /// may be one of them).
     fn load(known: &HashMap<u32, Proc>, tgid: u32, seen: FirstSight) -> Proc {
-        let exe = procfs::exe_path(tgid).unwrap_or_default();
-        // A forked child that runs its parent's image has its parent's command line (until it
-        // execs): copying it saves reading it when the child is first reported on.
-        let cmdline = known
+        let exe_id = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
+        // A forked child that runs its parent's image has its parent's path and command line
+        // (until it execs): copying them saves reading them.
+        let parent = known
             .get(&seen.ppid)
-            .filter(|p| !exe.is_empty() && p.exe == exe && p.pending_exec.is_none())
-            .and_then(|p| p.cmdline.clone());
+            .filter(|p| exe_id.is_some() && p.exe_id == exe_id && p.pending_exec.is_none());
+        let exe = match parent {
+            Some(p) if !p.exe.is_empty() => p.exe.clone(),
+            _ => procfs::exe_path(tgid).unwrap_or_default(),
+        };
+        let cmdline = parent.and_then(|p| p.cmdline.clone());
         Proc {
             tgid,
             ppid: seen.ppid,
             pidfd: seen.pidfd,
             exe,
+            exe_id,
             cmdline,
             pending_exec: None,
             maps_dirty: false,
