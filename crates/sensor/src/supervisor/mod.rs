@@ -160,33 +160,30 @@ pub(crate) struct FirstSight {
     ids: Option<([u32; 4], [u32; 4])>,
 }
 
+/// A pidfd for process `pid` (`None` if it is gone, or not a process).
+fn open_pidfd(pid: u32) -> Option<OwnedFd> {
+    rustix::process::Pid::from_raw(pid as i32)
+        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
+}
+
 impl FirstSight {
     /// A pidfd for `tgid`, and its parent and user from `status` (read here when not given).
     fn read(tgid: u32, status: Option<&procfs::Status>) -> FirstSight {
-        let pidfd = rustix::process::Pid::from_raw(tgid as i32).and_then(|p| {
-            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-        });
-        let st = match status {
-            Some(s) => Some(s.clone()),
-            None => procfs::status(tgid).ok(),
-        };
-        FirstSight {
-            pidfd,
-            ppid: st.as_ref().map_or(0, |s| s.ppid),
-            uid: st.as_ref().map(|s| s.uids[0]),
-            ids: None,
+        match status.cloned().or_else(|| procfs::status(tgid).ok()) {
+            Some(st) => FirstSight::read_with(None, &st),
+            None => FirstSight {
+                pidfd: open_pidfd(tgid),
+                ppid: 0,
+                uid: None,
+                ids: None,
+            },
         }
     }
 
     /// From a status already read (and the pidfd, when one was opened).
     fn read_with(pidfd: Option<OwnedFd>, st: &procfs::Status) -> FirstSight {
-        let pidfd = pidfd.or_else(|| {
-            rustix::process::Pid::from_raw(st.tgid as i32).and_then(|p| {
-                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-            })
-        });
         FirstSight {
-            pidfd,
+            pidfd: pidfd.or_else(|| open_pidfd(st.tgid)),
             ppid: st.ppid,
             uid: Some(st.uids[0]),
             ids: None,
@@ -199,9 +196,7 @@ impl FirstSight {
     /// dearest reads. `Err` keeps the pidfd when it was a process but the kernel has no
     /// `PIDFD_GET_INFO`; `Err(None)` when `tid` is not a process (a new thread).
     fn quick(tid: u32) -> Result<FirstSight, Option<OwnedFd>> {
-        let pidfd = rustix::process::Pid::from_raw(tid as i32)
-            .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
-            .ok_or(None)?;
+        let pidfd = open_pidfd(tid).ok_or(None)?;
         match sys::pidfd_info(pidfd.as_fd()) {
             Some(info) if info.tgid == tid => Ok(FirstSight {
                 pidfd: Some(pidfd),
