@@ -641,3 +641,67 @@ fn an_exec_after_switching_user_is_refused_with_a_finding() {
     assert!(r.stdout.contains("refused 13"), "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
 }
+
+/// Deciding an exec, the supervisor opens the program (and reads its `#!` line) with its own
+/// credentials: a process that dropped the capabilities to read it — its ids unchanged — must
+/// be refused with a finding, and the line must not reach the events.
+#[test]
+fn an_exec_after_dropping_capabilities_does_not_read_with_the_supervisors() {
+    if !is_root() {
+        eprintln!("note: needs root (capabilities to drop); skipped");
+        return;
+    }
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let dir = workdir("capdrop-exec");
+    let secret = dir.join("secret");
+    std::fs::create_dir_all(&secret).expect("mkdir");
+    let script = secret.join("s.sh");
+    std::fs::write(&script, "#!/bin/echo TOPSECRET-4711\n").expect("write script");
+    chown(&secret, Some(1000), Some(1000)).expect("chown");
+    chown(&script, Some(1000), Some(1000)).expect("chown");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let s = script.display().to_string();
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [{}, \"{s}\"]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+            env().attack.display()
+        ),
+    )
+    .display()
+    .to_string();
+    let r = attack(User::Me, &dir, &pol, &["capdrop_exec", &s]);
+    assert!(r.stdout.contains("capdrop_exec err 13"), "{}", r.dump());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+    let events: String = r.events.iter().map(|e| e.to_string()).collect();
+    assert!(!events.contains("TOPSECRET"), "{}", r.dump());
+}
+
+/// Credentials are per thread: a thread that switched user alone is checked on its own, not
+/// on the main thread's ids.
+#[test]
+fn an_exec_from_a_thread_that_switched_user_is_refused_with_a_finding() {
+    if !is_root() {
+        eprintln!("note: needs root (switching user); skipped");
+        return;
+    }
+    let dir = workdir("thread-setuid-exec");
+    let pol = policy(
+        &dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [{}, /usr/bin/true]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+            env().attack.display()
+        ),
+    )
+    .display()
+    .to_string();
+    let r = attack(
+        User::Me,
+        &dir,
+        &pol,
+        &["thread_setuid_exec", "/usr/bin/true"],
+    );
+    assert!(r.stdout.contains("thread_exec err 13"), "{}", r.dump());
+    assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
+}

@@ -310,8 +310,10 @@ impl Supervisor<'_> {
                 self.exec_done(c.tgid, &pe);
                 true
             }
-            Image::Old if c.tid != pe.tid => {
-                // Another thread while the exec may still be in progress: keep checking.
+            Image::Old | Image::Gone if c.tid != pe.tid => {
+                // Another thread while the exec may still be in progress (with the leader
+                // exited, `/proc/<pid>/exe` is gone until the exec makes the caller the
+                // leader): keep checking.
                 true
             }
             Image::Old | Image::Gone => {

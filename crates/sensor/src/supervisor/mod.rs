@@ -887,11 +887,11 @@ impl<'s> Supervisor<'s> {
             // An exec in flight may have changed the credentials (capabilities) already.
             self.forget_creds(tgid);
         }
+        // (Not exec: deciding it, the supervisor opens the program and its interpreters with
+        // its own credentials, and reports their `#!` lines.)
         let decide_only = matches!(
             sys,
-            Sys::execve
-                | Sys::execveat
-                | Sys::mmap
+            Sys::mmap
                 | Sys::mprotect
                 | Sys::pkey_mprotect
                 | Sys::fork
@@ -1044,15 +1044,20 @@ impl<'s> Supervisor<'s> {
         }
     }
 
-    /// The gate for calls the supervisor only decides on, performing nothing for the process
-    /// (exec, executable mappings, process creation, memfd, shmat): the kernel carries them
-    /// out with the process's own credentials, so what matters is only that a process that
-    /// switched user — which the supervisor cannot inspect any more — is told why with a
-    /// finding. Equal ids, from the kernel (`PIDFD_GET_INFO`), say it did not; otherwise, or
-    /// on a kernel without it, [`Self::creds_check`] reads the status.
+    /// The gate for calls the supervisor only decides on, opening nothing and performing
+    /// nothing for the process (executable mappings, process creation, memfd, shmat): the
+    /// kernel carries them out with the process's own credentials, so what matters is only
+    /// that a process that switched user — which the supervisor cannot inspect any more — is
+    /// told why with a finding. Equal ids, from the kernel (`PIDFD_GET_INFO`), say it did not;
+    /// otherwise, on a kernel without it, or for a thread other than the main one (the
+    /// process's pidfd tells the main thread's ids; credentials are per thread),
+    /// [`Self::creds_check`] reads the thread's status.
     pub(crate) fn ids_check(&mut self, c: &Call) -> Result<(), Reply> {
         if self.creds_ok.contains(&c.tid) || self.ids_ok.contains(&c.tid) {
             return Ok(());
+        }
+        if c.tid != c.tgid {
+            return self.creds_check(c);
         }
         let info = self
             .procs

@@ -520,6 +520,33 @@ static int lineage(int port) {
     return 0;
 }
 
+/* Credentials changed without changing the ids (capabilities dropped), or on one thread only:
+ * the exec that follows must be refused with a finding, and the supervisor must not read the
+ * program (its #! line) with powers the process gave up. */
+static int capdrop_exec(const char *path) {
+    drop_caps();
+    char *args[] = {(char *)path, NULL};
+    execve(path, args, environ);
+    printf("capdrop_exec err %d\n", errno);
+    return 0;
+}
+
+static void *setuid_then_exec(void *path) {
+    syscall(SYS_setresuid, 65534, 65534, 65534);
+    char *args[] = {(char *)path, NULL};
+    execve((char *)path, args, environ);
+    printf("thread_exec err %d\n", errno);
+    fflush(stdout);
+    return NULL;
+}
+
+static int thread_setuid_exec(const char *path) {
+    pthread_t t;
+    pthread_create(&t, NULL, setuid_then_exec, (void *)path);
+    pthread_join(t, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: attack NAME [ARGS]\n"); return 2; }
     const char *c = argv[1];
@@ -581,6 +608,8 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "deputy_signal") && argc == 3) return deputy_signal(atoi(argv[2]));
     if (!strcmp(c, "misc_review")) return misc_review();
     if (!strcmp(c, "lineage") && argc == 3) return lineage(atoi(argv[2]));
+    if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
+    if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
     if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
     if (!strcmp(c, "flood") && argc == 4) {
