@@ -36,6 +36,27 @@ fn attack(user: User, dir: &Path, pol: &str, args: &[&str]) -> Run {
     )
 }
 
+/// Runs `python3 -c code` as `user` in enforce mode under the policy `text` (written to
+/// `dir`), with `envs` for vigil.
+fn enforce_python(user: User, dir: &Path, text: &str, code: &str, envs: &[(&str, &str)]) -> Run {
+    let pol = policy(dir, text).display().to_string();
+    vigil(
+        user,
+        dir,
+        &["run", "--policy", &pol, "--mode", "enforce"],
+        &["/usr/bin/python3", "-c", code],
+        envs,
+    )
+}
+
+/// A policy allowing Python (and `exec_extra` programs), forks and the libraries under /usr/lib,
+/// with `extra` (whole top-level sections, such as `network:`) before `files:`.
+fn python_policy(exec_extra: &str, extra: &str) -> String {
+    format!(
+        "version: 1\nprocess:\n  exec: [/usr/bin/python3.11{exec_extra}]\n  fork: true\n{extra}files:\n  exec_map: [\"/usr/lib/**\"]\n"
+    )
+}
+
 #[test]
 fn b1_sendmmsg_cannot_smuggle_a_forbidden_destination() {
     for user in users() {
@@ -449,11 +470,8 @@ fn a_script_rewritten_after_it_ran_is_read_again() {
     std::thread::sleep(std::time::Duration::from_millis(2100));
     for (user, dir, script) in dirs {
         let s = script.display();
-        let pol = policy(
-            &dir,
-            &format!(
-                "version: 1\nprocess:\n  exec: [/usr/bin/python3.11, /usr/bin/bash, \"{s}\"]\n  fork: true\nfiles:\n  write: [\"{s}\"]\n  exec_map: [\"/usr/lib/**\"]\n"
-            ),
+        let text = format!(
+            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11, /usr/bin/bash, \"{s}\"]\n  fork: true\nfiles:\n  write: [\"{s}\"]\n  exec_map: [\"/usr/lib/**\"]\n"
         );
         let code = format!(
             "import subprocess\n\
@@ -462,28 +480,15 @@ fn a_script_rewritten_after_it_ran_is_read_again() {
              open('{s}', 'w').write('#!/bin/bash\\necho bash-ran\\n')\n\
              print(run())\n"
         );
-        let r = vigil(
-            user,
-            &dir,
-            &[
-                "run",
-                "--policy",
-                &pol.display().to_string(),
-                "--mode",
-                "enforce",
-            ],
-            &["/usr/bin/python3", "-c", &code],
-            &[],
-        );
+        let r = enforce_python(user, &dir, &text, &code, &[]);
         assert_eq!(r.stdout, "sh-ran\nsh-ran\nbash-ran\n", "{}", r.dump());
         assert!(r.violations().is_empty(), "{}", r.dump());
         assert_eq!(r.status, 0, "{}", r.dump());
     }
 }
 
-/// A child has the credentials of the process that forked it, which the supervisor uses to
-/// skip reading a new process's status — but only while no credential change went through in
-/// the parent. Here the parent changes its groups (its ids stay the supervisor's), then forks:
+/// A child has the credentials of the process that forked it, not of the supervisor: here the
+/// parent changes its groups (its ids stay the supervisor's), then forks:
 /// the child must not be acted for with the supervisor's groups (a connect is performed by
 /// the supervisor, so it is where a wrong answer would show).
 #[test]
@@ -494,26 +499,15 @@ fn a_child_forked_after_a_credential_change_is_checked_again() {
     }
     let listener = Listener::start();
     let dir = workdir("setgroups-fork");
-    let pol = policy(
-        &dir,
-        &format!(
-            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\n  fork: true\nnetwork:\n  connect: [\"127.0.0.1:{}\"]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
-            listener.port
-        ),
-    )
-    .display()
-    .to_string();
+    let text = python_policy(
+        "",
+        &format!("network:\n  connect: [\"127.0.0.1:{}\"]\n", listener.port),
+    );
     let code = format!(
         "import os, socket\nos.setgroups([1234])\npid = os.fork()\nif pid == 0:\n    try:\n        socket.create_connection(('127.0.0.1', {}))\n        print('connected', flush=True)\n    except OSError as e:\n        print('refused', e.errno, flush=True)\n    os._exit(0)\nos.waitpid(pid, 0)\n",
         listener.port
     );
-    let r = vigil(
-        User::Me,
-        &dir,
-        &["run", "--policy", &pol, "--mode", "enforce"],
-        &["/usr/bin/python3", "-c", &code],
-        &[],
-    );
+    let r = enforce_python(User::Me, &dir, &text, &code, &[]);
     assert!(r.stdout.contains("refused"), "{}", r.dump());
     assert_eq!(listener.connections(), 0, "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
@@ -532,19 +526,8 @@ fn the_function_holds_no_seccomp_listener_whichever_way_it_was_handed_over() {
     for user in users() {
         for handoff in ["getfd", "thread"] {
             let dir = workdir("no-listener");
-            let pol = policy(
-                &dir,
-                "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
-            )
-            .display()
-            .to_string();
-            let r = vigil(
-                user,
-                &dir,
-                &["run", "--policy", &pol, "--mode", "enforce"],
-                &["/usr/bin/python3", "-c", code],
-                &[("VIGIL_HANDOFF", handoff)],
-            );
+            let text = python_policy("", "");
+            let r = enforce_python(user, &dir, &text, code, &[("VIGIL_HANDOFF", handoff)]);
             assert_eq!(r.status, 0, "{handoff}: {}", r.dump());
             assert!(r.stdout.lines().count() >= 3, "{handoff}: {}", r.dump());
             assert!(!r.stdout.contains("seccomp"), "{handoff}: {}", r.dump());
@@ -589,26 +572,20 @@ fn a_child_keeps_the_credentials_it_was_forked_with() {
     }
     let listener = Listener::start();
     let dir = workdir("groups-restored");
-    let pol = policy(
-        &dir,
+    let text = python_policy(
+        "",
         &format!(
-            "version: 1\nprocess:\n  exec: [/usr/bin/python3.11]\n  fork: true\nnetwork:\n  connect: [\"127.0.0.1:{}\"]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+            "network:
+  connect: [\"127.0.0.1:{}\"]
+",
             listener.port
         ),
-    )
-    .display()
-    .to_string();
+    );
     let code = format!(
         "import os, socket, time\norig = os.getgroups()\nos.setgroups([1234])\npid = os.fork()\nif pid == 0:\n    time.sleep(0.5)\n    try:\n        socket.create_connection(('127.0.0.1', {port}))\n        print('connected', flush=True)\n    except OSError as e:\n        print('refused', e.errno, flush=True)\n    os._exit(0)\nos.setgroups(orig)\ntry:\n    socket.create_connection(('127.0.0.1', 1))\nexcept OSError:\n    pass\nos.waitpid(pid, 0)\n",
         port = listener.port
     );
-    let r = vigil(
-        User::Me,
-        &dir,
-        &["run", "--policy", &pol, "--mode", "enforce"],
-        &["/usr/bin/python3", "-c", &code],
-        &[],
-    );
+    let r = enforce_python(User::Me, &dir, &text, &code, &[]);
     assert!(r.stdout.contains("refused"), "{}", r.dump());
     assert_eq!(listener.connections(), 0, "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
@@ -624,20 +601,9 @@ fn an_exec_after_switching_user_is_refused_with_a_finding() {
         return;
     }
     let dir = workdir("setuid-exec");
-    let pol = policy(
-        &dir,
-        "version: 1\nprocess:\n  exec: [/usr/bin/python3.11, /usr/bin/true]\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
-    )
-    .display()
-    .to_string();
+    let text = python_policy(", /usr/bin/true", "");
     let code = "import os\nos.setuid(65534)\ntry:\n    os.execv('/usr/bin/true', ['true'])\nexcept OSError as e:\n    print('refused', e.errno, flush=True)\n";
-    let r = vigil(
-        User::Me,
-        &dir,
-        &["run", "--policy", &pol, "--mode", "enforce"],
-        &["/usr/bin/python3", "-c", code],
-        &[],
-    );
+    let r = enforce_python(User::Me, &dir, &text, code, &[]);
     assert!(r.stdout.contains("refused 13"), "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
 }
