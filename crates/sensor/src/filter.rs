@@ -202,6 +202,9 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
             checks: vec![
                 lo(0, Test::AnySet(CLONE_NEW_MASK), V::Deny(libc::EPERM)),
                 lo(0, Test::AnySet(libc::CLONE_THREAD as u32), V::Allow),
+                // A child whose parent is not the process that forked it: the supervisor
+                // must know (see `Supervisor::lineage_exact`).
+                lo(0, Test::AnySet(libc::CLONE_PARENT as u32), V::Watch),
             ],
             otherwise: fork_verdict,
         },
@@ -502,6 +505,12 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
             checks: DENIED_PRCTL
                 .iter()
                 .map(|o| lo(0, Test::Eq(*o), V::Deny(libc::EPERM)))
+                // A subreaper adopts orphans it did not fork (see `Supervisor::lineage_exact`).
+                .chain([lo(
+                    0,
+                    Test::Eq(libc::PR_SET_CHILD_SUBREAPER as u32),
+                    V::Watch,
+                )])
                 .collect(),
             otherwise: V::Allow,
         },
@@ -845,6 +854,20 @@ mod tests {
             ret::ALLOW
         );
         assert_eq!(run(&p, Sys::vfork, [0; 6]), ret::ALLOW);
+        // A child whose parent is not its forker, and a process adopting orphans, are
+        // told to the supervisor even so.
+        let sibling = (libc::CLONE_PARENT | libc::SIGCHLD) as u64;
+        assert_eq!(
+            run(&p, Sys::clone, [sibling, 0, 0, 0, 0, 0]),
+            ret::USER_NOTIF
+        );
+        let subreaper = libc::PR_SET_CHILD_SUBREAPER as u64;
+        assert_eq!(
+            run(&p, Sys::prctl, [subreaper, 1, 0, 0, 0, 0]),
+            ret::USER_NOTIF
+        );
+        let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_PARENT) as u64;
+        assert_eq!(run(&p, Sys::clone, [thread, 0, 0, 0, 0, 0]), ret::ALLOW);
         let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_NEWNET) as u64;
         assert_eq!(
             run(&p, Sys::clone, [thread, 0, 0, 0, 0, 0]),

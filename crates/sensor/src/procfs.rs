@@ -337,6 +337,13 @@ pub fn first_child(pid: u32) -> Option<u32> {
     None
 }
 
+/// Whether the process `pid`, with one thread, has children: `None` when it cannot be told
+/// (the kernel has no `children` files, or the process is gone).
+pub fn has_children(pid: u32) -> Option<bool> {
+    let children = fs::read(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    Some(children.iter().any(u8::is_ascii_digit))
+}
+
 /// Sends `SIGKILL` to a whole process.
 pub fn kill_process(tgid: u32) {
     if let Some(pid) = rustix::process::Pid::from_raw(tgid as i32) {

@@ -562,6 +562,64 @@ fn a_process_whose_parent_is_not_its_creator_is_checked_on_its_own_credentials()
     assert!(r.findings("sensor.credentials").len() >= 2, "{}", r.dump());
 }
 
+/// The program a process runs is learned from its forker only while the kernel's parent is the
+/// forker: a sibling made with `CLONE_PARENT` and an orphan adopted by a subreaper are each
+/// reported with the program that really ran (and checked against it), not their parent's.
+#[test]
+fn a_process_whose_parent_is_not_its_forker_is_reported_with_its_own_program() {
+    let e = env();
+    let sh = std::fs::canonicalize("/bin/sh").expect("/bin/sh");
+    let sleep = std::fs::canonicalize("/bin/sleep").expect("/bin/sleep");
+    let attack = e.attack.display().to_string();
+    for user in users() {
+        let dir = workdir("image-lineage");
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{attack}, {}, {}]\n  fork: true\nfiles:\n  exec_map: {}\n",
+                sh.display(),
+                sleep.display(),
+                libs()
+            ),
+        )
+        .display()
+        .to_string();
+        let d = dir.display().to_string();
+        let script = format!("{attack} image_sibling {d}; true");
+        let cases = [
+            ("sibling", vec!["/bin/sh", "-c", &*script], attack.clone()),
+            (
+                "orphan",
+                vec![&*attack, "image_adopt", &*d],
+                sh.display().to_string(),
+            ),
+        ];
+        for (name, cmd, program) in cases {
+            let cmd: Vec<&str> = cmd.iter().map(|s| &**s).collect();
+            let r = vigil(
+                user,
+                &dir,
+                &["run", "--policy", &pol, "--mode", "enforce"],
+                &cmd,
+                &[],
+            );
+            assert!(!dir.join(name).exists(), "{name} written\n{}", r.dump());
+            let write = r
+                .blocked()
+                .into_iter()
+                .find(|ev| ev.to_string().contains(&format!("{d}/{name}")))
+                .unwrap_or_else(|| panic!("no blocked write of {name}\n{}", r.dump()))
+                .clone();
+            assert_eq!(
+                write["actor"]["process"]["file"]["path"],
+                *program,
+                "{name} ({user:?}): {write}\n{}",
+                r.dump()
+            );
+        }
+    }
+}
+
 /// The parent changes its groups, forks, and changes them back (and makes a call the
 /// supervisor checks) before the child acts: the child still has the changed groups.
 #[test]

@@ -338,7 +338,13 @@ impl Supervisor<'_> {
         if self.my_creds.caps != [0, 0] {
             self.forget_creds(tgid);
         }
+        // Children forked before the exec run the old image; if there are none (now that the
+        // exec is done, the caller is the only thread and has every child), all later ones
+        // run the new image. Asked only of the first process (once per run, as a rule): other
+        // processes are forked again and again, and the answer costs a read.
+        let share = tgid == self.cfg.main_pid && procfs::has_children(tgid) == Some(false);
         if let Some(p) = self.procs.get_mut(&tgid) {
+            p.children_share_image = share;
             p.pending_exec = None;
             p.exe = pe.path.clone();
             p.exe_id = Some(pe.expected);
@@ -384,6 +390,10 @@ impl Supervisor<'_> {
             && (c.args[0] as u32) & crate::hardening::CLONE_NEW_MASK != 0
         {
             return self.on_hardening(c);
+        }
+        if c.sys == crate::arch::Sys::clone && c.args[0] & libc::CLONE_PARENT as u64 != 0 {
+            // The child's parent will be its forker's parent (see `lineage_exact`).
+            self.lineage_exact = false;
         }
         let d = Decision {
             allowed: self.cfg.policy.process.fork,

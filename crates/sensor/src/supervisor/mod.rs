@@ -145,6 +145,10 @@ pub(crate) struct Proc {
     pub pending_exec: Option<PendingExec>,
     pub maps_dirty: bool,
     pub seen_dest: HashSet<String>,
+    /// Every child this process has forked, or will fork until its next exec, started with
+    /// its current image: true from first sight (no exec can complete before it: every exec
+    /// is notified), false after an exec unless it then had no children (see `exec_done`).
+    pub children_share_image: bool,
     pub exited: bool,
     pub uid: Option<u32>,
     /// Threads of this process seen so far (keys of `Supervisor::tids`, dropped with it).
@@ -211,9 +215,27 @@ impl FirstSight {
 
 impl Proc {
     /// A process seen for the first time. `known` are the processes already known (its parent
-    /// may be one of them).
-    fn load(known: &HashMap<u32, Proc>, tgid: u32, seen: FirstSight) -> Proc {
-        let exe_id = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
+    /// may be one of them); `lineage_exact` says whether the kernel's parent of a process is
+    /// the process that forked it (see `Supervisor::lineage_exact`).
+    fn load(known: &HashMap<u32, Proc>, tgid: u32, seen: FirstSight, lineage_exact: bool) -> Proc {
+        // A process at first sight has not exec'd (every exec is notified, and answered only
+        // after its process was seen), so it runs the image its forker ran when forking it.
+        // When the parent is the forker and every child of the parent started with the
+        // parent's current image, that image is this one's: `/proc/<pid>/exe` (the first touch
+        // of a new process's `/proc` directory, one of the supervisor's dearest reads) need not
+        // be read. A parent without a pidfd may be gone, its number reused.
+        let forker = known.get(&seen.ppid).filter(|p| {
+            lineage_exact
+                && !p.exited
+                && p.pidfd.is_some()
+                && p.children_share_image
+                && p.pending_exec.is_none()
+                && p.exe_id.is_some()
+        });
+        let exe_id = match forker {
+            Some(p) => p.exe_id,
+            None => procfs::identity(&format!("/proc/{tgid}/exe")).ok(),
+        };
         // A forked child that runs its parent's image has its parent's path and command line
         // (until it execs): copying them saves reading them.
         let parent = known
@@ -234,6 +256,7 @@ impl Proc {
             pending_exec: None,
             maps_dirty: false,
             seen_dest: HashSet::new(),
+            children_share_image: true,
             exited: false,
             uid: seen.uid,
             threads: Vec::new(),
@@ -309,6 +332,11 @@ pub struct Supervisor<'s> {
     /// The supervisor has no capabilities and the first process had its credentials: then so
     /// does every process with its ids (see `tgid_of`).
     tree_creds_same: bool,
+    /// Whether the parent the kernel reports for a process is the process that forked it.
+    /// It stops being so, for the rest of the run, once a process may have been adopted by
+    /// another than the supervisor (a subreaper, a namespace's init) or created with
+    /// `CLONE_PARENT` — each of which the filter notifies or denies.
+    lineage_exact: bool,
     /// Whether the processes' root is known to be the supervisor's (see [`RootCheck`]).
     root_check: crate::resolve::RootCheck,
     /// `#!` lines of executed files (see `shebang_of`).
@@ -379,6 +407,7 @@ impl<'s> Supervisor<'s> {
             shebangs: HashMap::new(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
+            lineage_exact: false,
         })
     }
 
@@ -403,14 +432,18 @@ impl<'s> Supervisor<'s> {
         self.tree_creds_same = self.my_creds.caps == [0, 0]
             && main_status.as_ref().is_some_and(|st| self.same_creds(st));
         self.known_with(self.cfg.main_pid, main_status.as_ref());
+        let exempt = |group: &str| {
+            self.cfg
+                .policy
+                .hardening_allow
+                .iter()
+                .any(|g| g.name == group)
+        };
+        // In a new PID namespace, its first process adopts orphans.
+        self.lineage_exact = !exempt("namespaces");
         // No process can change its root while the groups that do it stay denied: then the
         // first process's root is every process's root.
-        let root_fixed = !self
-            .cfg
-            .policy
-            .hardening_allow
-            .iter()
-            .any(|g| g.name == "namespaces" || g.name == "mount");
+        let root_fixed = !exempt("namespaces") && !exempt("mount");
         if root_fixed && crate::resolve::same_root(self.cfg.main_pid) {
             self.root_check = crate::resolve::RootCheck::Known;
         }
@@ -637,13 +670,18 @@ impl<'s> Supervisor<'s> {
     /// [`Self::known`], given the process's status when the caller already read it.
     fn known_with(&mut self, tgid: u32, status: Option<&procfs::Status>) -> &mut Proc {
         if !self.procs.contains_key(&tgid) {
-            let p = Proc::load(&self.procs, tgid, FirstSight::read(tgid, status));
+            let p = Proc::load(
+                &self.procs,
+                tgid,
+                FirstSight::read(tgid, status),
+                self.lineage_exact,
+            );
             self.procs.insert(tgid, p);
         }
         // Present now; the closure never runs.
-        self.procs
-            .entry(tgid)
-            .or_insert_with(|| Proc::load(&HashMap::new(), tgid, FirstSight::read(tgid, status)))
+        self.procs.entry(tgid).or_insert_with(|| {
+            Proc::load(&HashMap::new(), tgid, FirstSight::read(tgid, status), false)
+        })
     }
 
     /// The process a thread belongs to, `None` if the thread is gone.
@@ -698,7 +736,7 @@ impl<'s> Supervisor<'s> {
                 Some(s) => s,
                 None => FirstSight::read(tgid, None),
             };
-            let p = Proc::load(&self.procs, tgid, sight);
+            let p = Proc::load(&self.procs, tgid, sight, self.lineage_exact);
             self.procs.insert(tgid, p);
         }
         if let Some(p) = self.procs.get_mut(&tgid) {
@@ -867,7 +905,8 @@ impl<'s> Supervisor<'s> {
         // the process need equal credentials in full (`creds_check`).
         let creds_change = matches!(
             sys,
-            Sys::setuid
+            Sys::prctl
+                | Sys::setuid
                 | Sys::setgid
                 | Sys::setreuid
                 | Sys::setregid
@@ -953,6 +992,11 @@ impl<'s> Supervisor<'s> {
             | prlimit64 | sched_setaffinity | sched_setscheduler | sched_setparam
             | sched_setattr | migrate_pages | move_pages | setpriority | ioprio_set => {
                 self.on_tamper(&c)
+            }
+            prctl if c.args[0] == libc::PR_SET_CHILD_SUBREAPER as u64 => {
+                // Orphans may now be adopted by a monitored process (see `lineage_exact`).
+                self.lineage_exact = false;
+                Reply::cont()
             }
             ioctl if matches!(c.args[1] as u32, filter::FIOSETOWN | filter::SIOCSPGRP) => {
                 self.on_set_owner(&c)

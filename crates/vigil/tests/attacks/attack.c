@@ -520,6 +520,36 @@ static int lineage(int port) {
     return 0;
 }
 
+/* A child whose parent is not the process that forked it runs its forker's program, not its
+ * parent's: a sibling made with CLONE_PARENT (its parent is the shell that ran this program),
+ * and an orphan adopted by a subreaper (this program, adopting a shell's subshell). Each then
+ * writes a file the policy refuses; the finding must name the program that really ran. */
+static int image_sibling(const char *dir) {
+    long c = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (c == 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/sibling", dir);
+        int fd = open(path, O_WRONLY | O_CREAT, 0644);
+        printf("sibling open %s\n", fd < 0 ? "err" : "ok");
+        _exit(0);
+    }
+    usleep(300000);
+    return 0;
+}
+
+static int image_adopt(const char *dir) {
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    char script[4096];
+    snprintf(script, sizeof script, "(sleep 0.3; echo x > %s/orphan || echo orphan write err) & exit 0", dir);
+    pid_t p = fork();
+    if (p == 0) {
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(127);
+    }
+    while (wait(NULL) > 0) {}
+    return 0;
+}
+
 /* Credentials changed without changing the ids (capabilities dropped), or on one thread only:
  * the exec that follows must be refused with a finding, and the supervisor must not read the
  * program (its #! line) with powers the process gave up. */
@@ -608,6 +638,8 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "deputy_signal") && argc == 3) return deputy_signal(atoi(argv[2]));
     if (!strcmp(c, "misc_review")) return misc_review();
     if (!strcmp(c, "lineage") && argc == 3) return lineage(atoi(argv[2]));
+    if (!strcmp(c, "image_sibling") && argc == 3) return image_sibling(argv[2]);
+    if (!strcmp(c, "image_adopt") && argc == 3) return image_adopt(argv[2]);
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
