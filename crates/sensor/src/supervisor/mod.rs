@@ -332,6 +332,10 @@ pub struct Supervisor<'s> {
     /// The supervisor has no capabilities and the first process had its credentials: then so
     /// does every process with its ids (see `tgid_of`).
     tree_creds_same: bool,
+    /// Every process has the supervisor's supplementary groups: the first process had them,
+    /// and no `setgroups` call has been let through since (the only way to change them; it is
+    /// notified). Then the kernel's word on ids and capabilities is a whole credential check.
+    groups_fixed: bool,
     /// Whether the parent the kernel reports for a process is the process that forked it.
     /// It stops being so, for the rest of the run, once a process may have been adopted by
     /// another than the supervisor (a subreaper, a namespace's init) or created with
@@ -407,6 +411,7 @@ impl<'s> Supervisor<'s> {
             shebangs: HashMap::new(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
+            groups_fixed: false,
             lineage_exact: false,
         })
     }
@@ -431,6 +436,9 @@ impl<'s> Supervisor<'s> {
         let main_status = procfs::status(self.cfg.main_pid).ok();
         self.tree_creds_same = self.my_creds.caps == [0, 0]
             && main_status.as_ref().is_some_and(|st| self.same_creds(st));
+        self.groups_fixed = main_status
+            .as_ref()
+            .is_some_and(|st| st.groups == self.my_creds.groups);
         self.known_with(self.cfg.main_pid, main_status.as_ref());
         let exempt = |group: &str| {
             self.cfg
@@ -704,12 +712,14 @@ impl<'s> Supervisor<'s> {
                 // check: under no_new_privs no capability can be gained, and without one the
                 // groups cannot change from the first process's, which had the supervisor's
                 // (`tree_creds_same`); so equal ids mean equal credentials. A supervisor with
-                // capabilities (root) reads the status at the first call instead: a child has
-                // the credentials its forking thread had at the fork, which nothing cheaper
-                // tells (its parent may have changed since, or not be its parent at all).
+                // capabilities (root) also needs the child's capabilities and groups: a child
+                // has the credentials its forking thread had at the fork, which its parent's
+                // do not tell (they may have changed since, or not be its parent at all). Its
+                // capabilities come from `capget`; its groups are everyone's while no
+                // `setgroups` was let through (`groups_fixed`); else its status is read.
                 if sight.ids == Some((self.my_creds.uids, self.my_creds.gids)) {
                     self.ids_ok.insert(tid);
-                    if self.tree_creds_same {
+                    if self.tree_creds_same || self.same_caps_and_groups(tid) {
                         self.creds_ok.insert(tid);
                     }
                 }
@@ -1004,6 +1014,9 @@ impl<'s> Supervisor<'s> {
             fcntl => self.on_set_owner(&c),
             setuid | setgid | setreuid | setregid | setresuid | setresgid | setfsuid | setfsgid
             | setgroups | capset => {
+                if sys == setgroups {
+                    self.groups_fixed = false;
+                }
                 // Re-read this process's credentials before acting for it again.
                 self.forget_creds(tgid);
                 self.creds_ok.remove(&c.tid);
@@ -1076,6 +1089,16 @@ impl<'s> Supervisor<'s> {
             && st.caps == self.my_creds.caps
     }
 
+    /// Whether thread `tid` has the supervisor's capabilities (effective and permitted, from
+    /// `capget`, which reads them without `/proc`) while every process has its groups
+    /// (`groups_fixed`): with equal ids, its credentials are the supervisor's.
+    fn same_caps_and_groups(&self, tid: u32) -> bool {
+        self.groups_fixed
+            && rustix::process::Pid::from_raw(tid as i32)
+                .and_then(|p| rustix::thread::capabilities(Some(p)).ok())
+                .is_some_and(|c| [c.effective.bits(), c.permitted.bits()] == self.my_creds.caps)
+    }
+
     /// Drops the cached credential checks of every thread of `tgid`.
     pub(crate) fn forget_creds(&mut self, tgid: u32) {
         self.creds_ok.remove(&tgid);
@@ -1120,6 +1143,21 @@ impl<'s> Supervisor<'s> {
     pub(crate) fn creds_check(&mut self, c: &Call) -> Result<(), Reply> {
         if self.creds_ok.contains(&c.tid) {
             return Ok(());
+        }
+        // The main thread's ids from its pidfd and its capabilities from `capget` say as much
+        // as its status, for less (credentials are per thread: other threads read theirs).
+        if c.tid == c.tgid && self.groups_fixed {
+            let ids = self
+                .procs
+                .get(&c.tgid)
+                .and_then(|p| p.pidfd.as_ref())
+                .and_then(|fd| sys::pidfd_info(fd.as_fd()));
+            if ids.is_some_and(|i| (i.uids, i.gids) == (self.my_creds.uids, self.my_creds.gids))
+                && self.same_caps_and_groups(c.tid)
+            {
+                self.creds_ok.insert(c.tid);
+                return Ok(());
+            }
         }
         self.creds_for_fs(c)?;
         self.creds_ok.insert(c.tid);
