@@ -219,13 +219,16 @@ pub fn read_cstr(tid: u32, addr: u64, max: usize) -> io::Result<Vec<u8>> {
     Mem::new(tid).cstr(addr, max)
 }
 
+/// Chunks read ahead that a [`Mem`] keeps besides the last one it read.
+const MEM_PREFETCH_MAX: usize = 4;
+
 /// Reads strings from a process's memory, keeping the last chunk read (up to a page end): the
 /// strings of an argv sit next to each other, and often next to the exec's path, so most of
 /// them come from a chunk already read, not from another system call.
 pub struct Mem {
     tid: u32,
-    at: u64,
-    chunk: Vec<u8>,
+    /// `(address, bytes)`: the chunk read last, and those read ahead by [`Mem::prefetch`].
+    chunks: Vec<(u64, Vec<u8>)>,
 }
 
 impl Mem {
@@ -233,19 +236,64 @@ impl Mem {
     pub fn new(tid: u32) -> Mem {
         Mem {
             tid,
-            at: 0,
-            chunk: Vec::new(),
+            chunks: Vec::new(),
         }
     }
 
-    /// [`read_cstr`], from the chunk read last when the whole string is in it.
+    /// Reads, in one system call, from each of `addrs` to the end of its page: what a caller
+    /// about to read strings or pointers there would read one call at a time. A chunk that
+    /// could not be read is left out (reading it later fails or succeeds as it would have).
+    pub fn prefetch(&mut self, addrs: &[u64]) {
+        const PAGE: u64 = 4096;
+        let mut bufs: Vec<(u64, Vec<u8>)> = addrs
+            .iter()
+            .map(|a| (*a, vec![0u8; (PAGE - a % PAGE) as usize]))
+            .collect();
+        let mut ranges: Vec<(u64, &mut [u8])> = bufs
+            .iter_mut()
+            .map(|(a, b)| (*a, b.as_mut_slice()))
+            .collect();
+        let Ok(mut n) = sys::read_mem_many(self.tid, &mut ranges) else {
+            return;
+        };
+        for (a, mut b) in bufs {
+            // Each range is within a page, so it was read whole or not at all.
+            if n < b.len() {
+                b.truncate(n);
+            }
+            n -= b.len();
+            if !b.is_empty() {
+                self.chunks.push((a, b));
+            }
+        }
+    }
+
+    /// The bytes known from `addr` on, up to the end of a chunk already read.
+    fn known(&self, addr: u64) -> Option<&[u8]> {
+        self.chunks.iter().rev().find_map(|(at, chunk)| {
+            let off = addr.checked_sub(*at).filter(|o| *o < chunk.len() as u64)?;
+            Some(&chunk[off as usize..])
+        })
+    }
+
+    /// Up to `want` bytes at `addr`: from a chunk already read when it holds at least `min`
+    /// of them, else read now (to the end of the page, at most `want`).
+    pub fn bytes(&mut self, addr: u64, want: usize, min: usize) -> io::Result<Vec<u8>> {
+        const PAGE: u64 = 4096;
+        if let Some(b) = self.known(addr).filter(|b| b.len() >= min) {
+            return Ok(b[..b.len().min(want)].to_vec());
+        }
+        let len = ((PAGE - addr % PAGE) as usize).min(want).max(min);
+        let mut raw = vec![0u8; len];
+        let n = sys::read_mem(self.tid, addr, &mut raw)?;
+        raw.truncate(n);
+        Ok(raw)
+    }
+
+    /// [`read_cstr`], from a chunk already read when the whole string is in it.
     pub fn cstr(&mut self, addr: u64, max: usize) -> io::Result<Vec<u8>> {
         const PAGE: u64 = 4096;
-        if let Some(off) = addr
-            .checked_sub(self.at)
-            .filter(|o| *o < self.chunk.len() as u64)
-        {
-            let rest = &self.chunk[off as usize..];
+        if let Some(rest) = self.known(addr) {
             if let Some(nul) = rest.iter().take(max).position(|b| *b == 0) {
                 return Ok(rest[..nul].to_vec());
             }
@@ -263,8 +311,9 @@ impl Mem {
             chunk.truncate(n);
             let nul = chunk.iter().position(|b| *b == 0);
             out.extend_from_slice(&chunk[..nul.unwrap_or(n)]);
-            self.at = at;
-            self.chunk = chunk;
+            // Keep the prefetched chunks and this last one.
+            self.chunks.truncate(MEM_PREFETCH_MAX);
+            self.chunks.push((at, chunk));
             if nul.is_some() {
                 return Ok(out);
             }
@@ -277,8 +326,6 @@ impl Mem {
 /// Reads a NULL-terminated array of string pointers (argv) at `addr`: at most `max_args`
 /// entries and `max_bytes` in total; a longer command line is cut and marked with `…`.
 pub fn read_argv(mem: &mut Mem, addr: u64, max_args: usize, max_bytes: usize) -> Vec<String> {
-    const PAGE: u64 = 4096;
-    let tid = mem.tid;
     let mut out = Vec::new();
     let mut total = 0;
     // Pointers are read a page (or what is left of max_args) at a time, not one by one.
@@ -287,12 +334,11 @@ pub fn read_argv(mem: &mut Mem, addr: u64, max_args: usize, max_bytes: usize) ->
     for i in 0..max_args {
         if next == ptrs.len() {
             let at = addr + 8 * i as u64;
-            let want = ((PAGE - at % PAGE) as usize).min(8 * (max_args - i)).max(8);
-            let mut raw = vec![0u8; want];
-            let n = match sys::read_mem(tid, at, &mut raw) {
-                Ok(n) if n >= 8 => n,
+            let raw = match mem.bytes(at, 8 * (max_args - i), 8) {
+                Ok(raw) if raw.len() >= 8 => raw,
                 _ => break,
             };
+            let n = raw.len();
             ptrs = raw[..n - n % 8]
                 .chunks_exact(8)
                 .map(|b| {
@@ -416,6 +462,30 @@ CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
         // Unaligned start, and a cap on the count.
         let got = read_argv(&mut Mem::new(me), ptrs.as_ptr() as u64 + 8 * 3, 5, 1 << 20);
         assert_eq!(got, ["arg3", "arg4", "arg5", "arg6", "arg7", "…"]);
+    }
+
+    #[test]
+    fn prefetched_path_and_argv_read_as_without() {
+        let me = std::process::id();
+        let path = std::ffi::CString::new("/usr/bin/env").unwrap();
+        let strings: Vec<std::ffi::CString> = ["env", "-i", "true"]
+            .iter()
+            .map(|s| std::ffi::CString::new(*s).unwrap())
+            .collect();
+        let mut ptrs: Vec<u64> = strings.iter().map(|s| s.as_ptr() as u64).collect();
+        ptrs.push(0);
+        let (p, a) = (path.as_ptr() as u64, ptrs.as_ptr() as u64);
+        for first in [p, 0, 8] {
+            // An unreadable first address (NULL, or the first page) reads nothing ahead.
+            let mut mem = Mem::new(me);
+            mem.prefetch(&[first, a]);
+            assert_eq!(mem.chunks.len(), usize::from(first == p) * 2, "{first:#x}");
+            assert_eq!(mem.cstr(p, 4096).unwrap(), b"/usr/bin/env");
+            assert_eq!(read_argv(&mut mem, a, 256, 1 << 20), ["env", "-i", "true"]);
+            if first != p {
+                assert!(mem.cstr(first, 4096).is_err());
+            }
+        }
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Resolved {
     pub path: String,
     /// Reached through a `/proc` magic link (an fd of the process, its cwd, …).
     pub via_magic: bool,
+    /// The object's status, when the resolution took it anyway.
+    pub stat: Option<rfs::Stat>,
 }
 
 fn id(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
@@ -93,12 +95,43 @@ fn open_path(dir: BorrowedFd<'_>, name: &[u8], follow: bool) -> Result<OwnedFd, 
     rfs::openat(dir, OsStr::from_bytes(name), flags, Mode::empty())
 }
 
+/// Runs `f` with this process's `/proc/self/fd` directory, opened once per process (a
+/// forked child opens its own): a name in it is then one lookup, not four (`self` is a link
+/// made up on every walk). `None` if it cannot be opened.
+fn with_own_fds<R>(f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
+    use std::sync::Mutex;
+    static DIR: Mutex<Option<(rustix::process::Pid, OwnedFd)>> = Mutex::new(None);
+    let me = rustix::process::getpid();
+    let mut dir = DIR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if dir.as_ref().is_none_or(|(pid, _)| *pid != me) {
+        let fd = rfs::open(
+            "/proc/self/fd",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        *dir = Some((me, fd));
+    }
+    dir.as_ref().map(|(_, fd)| f(fd.as_fd()))
+}
+
 /// The path of an fd we hold, as the kernel names it (`readlink /proc/self/fd/N`).
 pub fn fd_path(fd: BorrowedFd<'_>) -> String {
     use std::os::fd::AsRawFd;
-    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+    let name = fd.as_raw_fd().to_string();
+    with_own_fds(|dir| rfs::readlinkat(dir, name.as_str(), Vec::new()))
+        .and_then(Result::ok)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// Opens what the fd `fd` we hold refers to again, with `flags` (as `open("/proc/self/fd/N")`
+/// does: an `O_PATH` fd becomes a readable one, with the opener's permissions checked).
+pub fn reopen(fd: BorrowedFd<'_>, flags: OFlags) -> Result<OwnedFd, Errno> {
+    use std::os::fd::AsRawFd;
+    let name = fd.as_raw_fd().to_string();
+    with_own_fds(|dir| rfs::openat(dir, name.as_str(), flags, Mode::empty()))
+        .unwrap_or(Err(Errno::NOENT))
 }
 
 fn join(dir: &str, name: &[u8]) -> String {
@@ -223,6 +256,7 @@ fn resolve_fast(
         object: Some(obj),
         path,
         via_magic: false,
+        stat: Some(st),
     })
 }
 
@@ -291,6 +325,7 @@ pub fn resolve(
             object: Some(obj),
             path: p,
             via_magic: true,
+            stat: None,
         });
     }
 
@@ -370,6 +405,7 @@ pub fn resolve(
                     file_type: None,
                     identity: None,
                     via_magic,
+                    stat: None,
                 });
             }
             Err(e) => return Err(e),
@@ -406,6 +442,7 @@ pub fn resolve(
                         identity: Some((st.st_dev, st.st_ino)),
                         object: Some(obj),
                         via_magic,
+                        stat: None,
                     });
                 }
                 cur = obj;
@@ -447,6 +484,7 @@ pub fn resolve(
                 identity: Some((st.st_dev, st.st_ino)),
                 object: Some(fd),
                 via_magic,
+                stat: None,
             });
         }
         if ft != FileType::Directory {
@@ -464,6 +502,7 @@ pub fn resolve(
         identity: Some((st.st_dev, st.st_ino)),
         object: Some(cur),
         via_magic,
+        stat: None,
     })
 }
 

@@ -300,6 +300,44 @@ pub fn read_mem(tid: u32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     cvt(ret as libc::c_long).map(|n| n as usize)
 }
 
+/// Reads each `(addr, buf)` of `ranges` in process `tid`, in one call: the count of bytes read,
+/// filling the buffers in order (it stops at the first unmapped page).
+pub fn read_mem_many(tid: u32, ranges: &mut [(u64, &mut [u8])]) -> io::Result<usize> {
+    let local: Vec<libc::iovec> = ranges
+        .iter_mut()
+        .map(|(_, b)| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    let remote: Vec<libc::iovec> = ranges
+        .iter()
+        .map(|(a, b)| libc::iovec {
+            iov_base: *a as *mut libc::c_void,
+            iov_len: b.len(),
+        })
+        .collect();
+    if local.is_empty() {
+        return Ok(0);
+    }
+    let count = libc::c_ulong::try_from(local.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: each `local` entry describes one of the buffers in `ranges`, valid for writes of
+    // its length and borrowed for the whole call; `remote` is only read by the kernel on the
+    // other process's side, with its own checks.
+    let ret = unsafe {
+        libc::process_vm_readv(
+            tid as libc::pid_t,
+            local.as_ptr(),
+            count,
+            remote.as_ptr(),
+            count,
+            0,
+        )
+    };
+    cvt(ret as libc::c_long).map(|n| n as usize)
+}
+
 /// `connect(fd, addr)` with the raw address bytes.
 pub fn connect_raw(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
     let len = libc::socklen_t::try_from(addr.len())

@@ -13,9 +13,8 @@ use super::{Call, PendingExec, Reply, ScriptCheck, Supervisor, Verdict};
 use crate::image;
 use crate::procfs::{self, Identity};
 use crate::resolve::{resolve_object, Opts, Start};
-use rustix::fs::{FileType, Mode as FMode, OFlags};
+use rustix::fs::{FileType, OFlags};
 use std::os::fd::AsFd;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 use vigil_events::{Outcome, Severity};
 use vigil_policy::Section;
@@ -37,6 +36,8 @@ impl Supervisor<'_> {
             _ => (libc::AT_FDCWD as u64, c.args[0], c.args[1], 0),
         };
         let mut mem = procfs::Mem::new(c.tid);
+        // The path and the argv pointers, in one read.
+        mem.prefetch(&[path_ptr, argv_ptr]);
         let Ok(path) = mem.cstr(path_ptr, libc::PATH_MAX as usize) else {
             return Reply::err(libc::EFAULT);
         };
@@ -70,7 +71,7 @@ impl Supervisor<'_> {
             }
             _ => String::from_utf8_lossy(&path).into_owned(),
         };
-        let (expected, levels) = self.final_image(c, obj.as_fd(), identity);
+        let (expected, levels) = self.final_image(c, obj.as_fd(), identity, r.stat);
         let script = (!levels.is_empty()).then(|| {
             // Innermost level last: each level puts [interp, (arg)] in front of the previous.
             let mut prefix = vec![filename.clone()];
@@ -175,14 +176,16 @@ impl Supervisor<'_> {
         c: &Call,
         obj: std::os::fd::BorrowedFd<'_>,
         identity: Identity,
+        stat: Option<rustix::fs::Stat>,
     ) -> (Identity, Vec<(String, Option<String>)>) {
         let mut current = identity;
         let mut levels = Vec::new();
         let mut holder;
         let mut file = obj;
+        let mut stat = stat;
         for _ in 0..image::MAX_SCRIPT_DEPTH {
             // Not readable (mode --x; the kernel only runs that for binaries), or not a script.
-            let Some((interp, arg)) = self.shebang_of(file) else {
+            let Some((interp, arg)) = self.shebang_of(file, stat.as_ref()) else {
                 break;
             };
             levels.push((interp.clone(), arg));
@@ -206,20 +209,28 @@ impl Supervisor<'_> {
             current = iid;
             holder = iobj;
             file = holder.as_fd();
+            stat = ir.stat;
         }
         (current, levels)
     }
 
-    /// The `#!` line of the file `fd` (an `O_PATH` fd) names, if it is a readable script.
-    /// Programs are executed again and again, so the answer is kept by the file's identity,
+    /// The `#!` line of the file `fd` (an `O_PATH` fd) names, if it is a readable script;
+    /// `stat` is the file's status when the caller has it. Programs are executed again and again, so the answer is kept by the file's identity,
     /// size and change times; a file changed in the last two seconds is read every time (a
     /// change within the timestamps' granularity would go unseen). An answer can still go
     /// stale (a write through a shared mapping to a page already dirty changes no timestamp),
     /// but the `#!` line decides nothing in the policy: it only says which image to expect,
     /// and the image that runs is verified after the exec, so a stale answer gets the process
     /// killed, never an unchecked program run.
-    fn shebang_of(&mut self, fd: std::os::fd::BorrowedFd<'_>) -> Option<(String, Option<String>)> {
-        let st = rustix::fs::fstat(fd).ok()?;
+    fn shebang_of(
+        &mut self,
+        fd: std::os::fd::BorrowedFd<'_>,
+        stat: Option<&rustix::fs::Stat>,
+    ) -> Option<(String, Option<String>)> {
+        let st = match stat {
+            Some(st) => *st,
+            None => rustix::fs::fstat(fd).ok()?,
+        };
         let key = super::ShebangKey {
             id: (st.st_dev, st.st_ino),
             size: st.st_size,
@@ -229,13 +240,9 @@ impl Supervisor<'_> {
         if let Some(hit) = self.shebangs.get(&key) {
             return hit.clone();
         }
-        let file = rustix::fs::open(
-            format!("/proc/self/fd/{}", fd.as_raw_fd()),
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            FMode::empty(),
-        )
-        .ok()
-        .map(std::fs::File::from)?;
+        let file = crate::resolve::reopen(fd, OFlags::RDONLY | OFlags::CLOEXEC)
+            .ok()
+            .map(std::fs::File::from)?;
         let found = image::shebang(&file).ok()?;
         let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
         if now.tv_sec.saturating_sub(st.st_ctime) >= 2 {
