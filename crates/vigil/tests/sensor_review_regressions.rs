@@ -620,6 +620,89 @@ fn a_process_whose_parent_is_not_its_forker_is_reported_with_its_own_program() {
     }
 }
 
+/// An exec of the program the process already runs proves nothing by the image it finds until
+/// the exec is over: a thread flipping the path to an unlisted program, with a large
+/// environment delaying the switch, must not get that program run unverified (here without
+/// Landlock, which would refuse it outright). Forty generations, each with about even odds of
+/// landing on the unlisted program.
+#[test]
+fn a_swapped_exec_of_the_running_program_is_still_verified() {
+    let e = env();
+    let attack = e.attack.display().to_string();
+    let evil = e.marker_static.display().to_string();
+    for user in users() {
+        let dir = workdir("reexec-race");
+        let d = dir.display().to_string();
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{attack}]\n  fork: true\nfiles:\n  write: [\"{d}/**\"]\n  exec_map: {}\n",
+                libs()
+            ),
+        )
+        .display()
+        .to_string();
+        let r = vigil(
+            user,
+            &dir,
+            &[
+                "run",
+                "--policy",
+                &pol,
+                "--mode",
+                "enforce",
+                "--no-landlock",
+            ],
+            &[&attack, "reexec_race", &attack, &evil, &d, "0"],
+            &[],
+        );
+        assert!(
+            !dir.join("PWNED").exists(),
+            "the unlisted program ran unverified\n{}",
+            r.dump()
+        );
+        let swapped = r.findings("process.exec.swapped");
+        assert!(
+            !swapped.is_empty() || r.stdout.contains("reexec_race done"),
+            "{}",
+            r.dump()
+        );
+        eprintln!("{user:?}: {} swapped images killed", swapped.len());
+    }
+}
+
+/// Two threads of a process exec at once: the image of one exec is verified at a time, so a
+/// second exec seen while the first is in flight is refused with `EAGAIN` and a finding (it
+/// could otherwise replace the first one's pending check), and the first runs. In 20 processes:
+/// the first exec sometimes completes before the second is seen (each time, about even odds).
+#[test]
+fn a_second_exec_in_flight_is_refused_with_a_finding() {
+    let attack = env().attack.display().to_string();
+    for user in users() {
+        let dir = workdir("concurrent-exec");
+        let pol = policy_for(&dir, "");
+        let r = vigil(
+            user,
+            &dir,
+            &["run", "--policy", &pol, "--mode", "enforce"],
+            &[&attack, "concurrent_exec", &attack, "20"],
+            &[],
+        );
+        assert!(r.stdout.contains("concurrent_exec done"), "{}", r.dump());
+        assert_eq!(r.stdout.matches("noop ok").count(), 20, "{}", r.dump());
+        assert!(
+            !r.findings("process.exec.concurrent").is_empty(),
+            "{}",
+            r.dump()
+        );
+        assert!(
+            r.findings("process.exec.swapped").is_empty(),
+            "{}",
+            r.dump()
+        );
+    }
+}
+
 /// The parent changes its groups, forks, and changes them back (and makes a call the
 /// supervisor checks) before the child acts: the child still has the changed groups.
 #[test]

@@ -22,6 +22,12 @@ use vigil_policy::Section;
 /// How long after an allowed exec the supervisor polls for the new image.
 const ACTIVE_VERIFY: Duration = Duration::from_millis(200);
 
+/// How long an exec of the image the process already runs is watched before the image, still
+/// the same, is taken as the one that ran without a sign that the exec is over (see
+/// `verify_exec`). The kernel switches images right after copying the arguments and the
+/// environment, a few milliseconds at most.
+const SAME_IMAGE_VERIFY: Duration = Duration::from_secs(1);
+
 enum Image {
     Expected,
     Old,
@@ -31,6 +37,24 @@ enum Image {
 
 impl Supervisor<'_> {
     pub(super) fn on_exec(&mut self, c: &Call) -> Reply {
+        if self
+            .procs
+            .get(&c.tgid)
+            .is_some_and(|p| p.pending_exec.is_some())
+        {
+            // Another thread's exec is in flight (the caller's own would have been settled by
+            // `verify_exec`): one image can be verified at a time, and only one exec of a
+            // process can succeed anyway.
+            self.stats.denied += 1;
+            self.report_incident(
+                c,
+                "process.exec.concurrent",
+                "Exec refused: another thread of the process has an exec in flight, which must be verified first".into(),
+                Severity::Medium,
+                Outcome::Blocked,
+            );
+            return Reply::err(libc::EAGAIN);
+        }
         let (dirfd, path_ptr, argv_ptr, flags) = match c.sys {
             crate::arch::Sys::execveat => (c.args[0], c.args[1], c.args[2], c.args[4] as i32),
             _ => (libc::AT_FDCWD as u64, c.args[0], c.args[1], 0),
@@ -151,6 +175,11 @@ impl Supervisor<'_> {
                     Some(id) => Some(id),
                     None => procfs::identity(&format!("/proc/{}/exe", c.tgid)).ok(),
                 };
+                let window = if old.is_none_or(|o| o == expected) {
+                    SAME_IMAGE_VERIFY
+                } else {
+                    ACTIVE_VERIFY
+                };
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     p.pending_exec = Some(PendingExec {
                         expected,
@@ -159,7 +188,7 @@ impl Supervisor<'_> {
                         tid: c.tid,
                         path: r.path,
                         cmd_line,
-                        deadline: Instant::now() + ACTIVE_VERIFY,
+                        deadline: Instant::now() + window,
                     });
                 }
                 Reply::cont()
@@ -306,6 +335,15 @@ impl Supervisor<'_> {
         );
     }
 
+    /// Whether the exec of `pe` is over (failed, or done) when process `c.tgid` makes call `c`:
+    /// the exec'ing thread is in another call, or — an exec from another thread makes the
+    /// caller the leader — the leader is, and that thread is gone.
+    fn exec_over(c: &Call, pe: &PendingExec) -> bool {
+        c.tid == pe.tid
+            || (c.tid == c.tgid
+                && !std::path::Path::new(&format!("/proc/{}/task/{}", c.tgid, pe.tid)).exists())
+    }
+
     /// Before any call of a process with an exec in flight is answered: the image must be
     /// the one that was checked. Returns false when the process was killed.
     pub(super) fn verify_exec(&mut self, c: &Call) -> bool {
@@ -313,6 +351,15 @@ impl Supervisor<'_> {
             return true;
         };
         match self.check_image(c.tgid, &pe) {
+            // An exec of the image the process already runs: finding it says nothing until
+            // the exec is over (the kernel may still be copying the arguments before it
+            // switches images, to whatever path it read) — or, failing any sign of that, until
+            // the window for the switch has passed.
+            Image::Expected
+                if pe.same_image() && !Self::exec_over(c, &pe) && Instant::now() < pe.deadline =>
+            {
+                true
+            }
             Image::Expected => {
                 self.exec_done(c.tgid, &pe);
                 true
@@ -365,18 +412,21 @@ impl Supervisor<'_> {
     /// millisecond even if it never makes another notified call.
     pub(super) fn verify_execs_actively(&mut self) {
         let now = Instant::now();
+        // Execs within their window, and those of the same image whose window just closed.
         let due: Vec<(u32, PendingExec)> = self
             .procs
             .values()
             .filter_map(|p| {
                 p.pending_exec
                     .clone()
-                    .filter(|pe| pe.deadline > now)
+                    .filter(|pe| pe.deadline > now || pe.same_image())
                     .map(|pe| (p.tgid, pe))
             })
             .collect();
         for (tgid, pe) in due {
             match self.check_image(tgid, &pe) {
+                // Not proof that the exec is over (see `verify_exec`): keep watching.
+                Image::Expected if pe.same_image() && pe.deadline > now => {}
                 Image::Expected => self.exec_done(tgid, &pe),
                 Image::Other(found) => self.exec_mismatch(tgid, tgid, &pe, found),
                 Image::Old | Image::Gone => {}

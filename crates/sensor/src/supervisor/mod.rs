@@ -278,6 +278,14 @@ pub(crate) struct PendingExec {
     pub deadline: Instant,
 }
 
+impl PendingExec {
+    /// The exec is of the image the process runs (or runs an unknown one): the image alone
+    /// cannot tell whether the exec has happened yet.
+    pub fn same_image(&self) -> bool {
+        self.old.is_none_or(|old| old == self.expected)
+    }
+}
+
 /// What the command line of an executed `#!` script must be: the kernel builds it as
 /// `[interpreter as written, (its one argument), script filename, argv[1..]]`, once per level
 /// of interpreters, so every position is known.

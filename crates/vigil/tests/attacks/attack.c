@@ -550,6 +550,131 @@ static int image_adopt(const char *dir) {
     return 0;
 }
 
+/* An exec of the program already running, with its path flipped by another thread to a program
+ * of the same path length that the policy does not list (EVIL), and a large environment so the
+ * kernel takes long to switch images after it read the path. Meanwhile another thread makes
+ * watched calls (creating OUT/poke), so the supervisor checks the image while it is still the
+ * old one, which is the one expected. Every image that runs is this program again (next
+ * generation) or EVIL, which must be killed before it acts. */
+static char reexec_path[4096];
+static char flip_a[4096], flip_b[4096];
+static volatile int flipping;
+static void *flipper(void *arg) {
+    (void)arg;
+    size_t n = strlen(flip_a), off = 0;
+    while (off < n && flip_a[off] == flip_b[off]) off++;
+    volatile char *p = reexec_path;
+    flipping = 1;
+    for (;;) {
+        for (size_t i = off; i < n; i++) p[i] = flip_a[i];
+        for (volatile int i = 0; i < 50; i++) {}
+        for (size_t i = off; i < n; i++) p[i] = flip_b[i];
+        for (volatile int i = 0; i < 50; i++) {}
+    }
+    return NULL;
+}
+static const char *poke_dir;
+static void *poker(void *arg) {
+    (void)arg;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/poke", poke_dir);
+    for (;;) {
+        int fd = open(p, O_WRONLY | O_CREAT, 0644);
+        if (fd >= 0) close(fd);
+    }
+    return NULL;
+}
+static int reexec_race(const char *self, const char *evil, const char *out, int gen) {
+    if (strlen(self) != strlen(evil) || strlen(self) >= sizeof reexec_path) return 2;
+    if (gen >= 40) { printf("reexec_race done %d\n", gen); return 0; }
+    struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+    setrlimit(RLIMIT_STACK, &rl);
+    static char *envp[48];
+    static char marker[4200];
+    snprintf(marker, sizeof marker, "VIGIL_TEST_MARKER=%s/PWNED", out);
+    int k = 0;
+    envp[k++] = marker;
+    for (; k < 41; k++) {
+        char *e = malloc(120000);
+        if (!e) return 2;
+        memset(e, 'A', 119999);
+        e[0] = 'X'; e[1] = '='; e[119999] = 0;
+        envp[k] = e;
+    }
+    envp[k] = NULL;
+    strcpy(flip_a, self); strcpy(flip_b, evil); strcpy(reexec_path, self);
+    poke_dir = out;
+    char next[16];
+    snprintf(next, sizeof next, "%d", gen + 1);
+    char *av[] = {(char *)self, "reexec_race", (char *)self, (char *)evil, (char *)out, next, NULL};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, flipper, NULL);
+    pthread_create(&t2, NULL, poker, NULL);
+    while (!flipping) {}
+    for (int i = 0; i < 200; i++) execve(reexec_path, av, envp);
+    printf("reexec_race exec failed %d\n", errno);
+    return 0;
+}
+
+/* Two threads exec at once (a large environment keeps each exec long): the supervisor verifies
+ * one image at a time, so when the second exec is seen while the first is in flight, it is
+ * refused (EAGAIN, process.exec.concurrent); the other runs `SELF noop`. Done in N children,
+ * since the first exec may also complete (and end the other thread) before the second is
+ * seen. */
+static char **big_env(void) {
+    static char *envp[48];
+    int k = 0;
+    for (; k < 40; k++) {
+        char *e = malloc(120000);
+        if (!e) return NULL;
+        memset(e, 'A', 119999);
+        e[0] = 'X'; e[1] = '='; e[119999] = 0;
+        envp[k] = e;
+    }
+    envp[k] = NULL;
+    return envp;
+}
+static volatile int exec_go, exec_ready;
+static const char *concurrent_self;
+static char **concurrent_env;
+static void *second_exec(void *arg) {
+    (void)arg;
+    exec_ready = 1;
+    while (!exec_go) {}
+    char *av[] = {(char *)concurrent_self, "noop", NULL};
+    execve(concurrent_self, av, concurrent_env);
+    printf("second exec err %d\n", errno);
+    fflush(stdout);
+    return NULL;
+}
+static int concurrent_exec_once(const char *self) {
+    struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+    setrlimit(RLIMIT_STACK, &rl);
+    concurrent_self = self;
+    concurrent_env = big_env();
+    if (!concurrent_env) return 2;
+    pthread_t t;
+    pthread_create(&t, NULL, second_exec, NULL);
+    char *av[] = {(char *)self, "noop", NULL};
+    while (!exec_ready) {}
+    exec_go = 1;
+    execve(self, av, concurrent_env);
+    printf("first exec err %d\n", errno);
+    fflush(stdout);
+    pthread_join(t, NULL);
+    return 0;
+}
+static int concurrent_exec(const char *self, int n) {
+    for (int i = 0; i < n; i++) {
+        fflush(stdout);
+        pid_t p = fork();
+        if (p == 0) _exit(concurrent_exec_once(self));
+        waitpid(p, NULL, 0);
+    }
+    printf("concurrent_exec done\n");
+    return 0;
+}
+
 /* Credentials changed without changing the ids (capabilities dropped), or on one thread only:
  * the exec that follows must be refused with a finding, and the supervisor must not read the
  * program (its #! line) with powers the process gave up. */
@@ -639,6 +764,8 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "misc_review")) return misc_review();
     if (!strcmp(c, "lineage") && argc == 3) return lineage(atoi(argv[2]));
     if (!strcmp(c, "image_sibling") && argc == 3) return image_sibling(argv[2]);
+    if (!strcmp(c, "concurrent_exec") && argc == 4) return concurrent_exec(argv[2], atoi(argv[3]));
+    if (!strcmp(c, "reexec_race") && argc == 6) return reexec_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "image_adopt") && argc == 3) return image_adopt(argv[2]);
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);

@@ -22,6 +22,9 @@ pub struct Env {
     pub vigil: PathBuf,
     pub attack: PathBuf,
     pub marker: PathBuf,
+    /// `marker`, linked statically (it maps nothing executable itself), named so that its
+    /// path is as long as `attack`'s.
+    pub marker_static: PathBuf,
     pub evil_so: PathBuf,
 }
 
@@ -60,6 +63,11 @@ pub fn env() -> &'static Env {
             &marker,
             &[src.join("marker.c").to_str().unwrap_or_default()],
         );
+        let marker_static = dir.join("mstatc");
+        gcc(
+            &marker_static,
+            &["-static", src.join("marker.c").to_str().unwrap_or_default()],
+        );
         let evil_so = dir.join("evil.so");
         gcc(
             &evil_so,
@@ -69,7 +77,7 @@ pub fn env() -> &'static Env {
                 src.join("evil_preload.c").to_str().unwrap_or_default(),
             ],
         );
-        for f in [&vigil, &attack, &marker, &evil_so] {
+        for f in [&vigil, &attack, &marker, &marker_static, &evil_so] {
             std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
         Env {
@@ -77,6 +85,7 @@ pub fn env() -> &'static Env {
             vigil,
             attack,
             marker,
+            marker_static,
             evil_so,
         }
     })
