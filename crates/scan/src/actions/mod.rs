@@ -354,7 +354,7 @@ impl ActionSet {
         let mut s = ActionSet {
             words: vec![u64::MAX; len.div_ceil(64)],
         };
-        if len % 64 != 0 {
+        if !len.is_multiple_of(64) {
             if let Some(last) = s.words.last_mut() {
                 *last = (1u64 << (len % 64)) - 1;
             }
