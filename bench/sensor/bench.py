@@ -293,10 +293,11 @@ class Bench:
 
     def peak_rss(self, cmd):
         """Runs cmd (vigil or strace as the direct child), sampling its /proc status; returns
-        (VmHWM, largest VmRSS seen) in bytes. VmHWM is the kernel's own peak, so gaps between
-        samples do not hide a short peak."""
+        (VmHWM, largest VmRSS seen) in bytes, and the CPU time it had used at the last sample
+        (`schedstat`, ns). VmHWM is the kernel's own peak, so gaps between samples do not hide
+        a short peak; the CPU time misses at most the last 2 ms of the run."""
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        hwm = rss = 0
+        hwm = rss = cpu = 0
         status = f"/proc/{p.pid}/status"
 
         def field(text, name):
@@ -312,13 +313,15 @@ class Bench:
                 if "VmHWM" in t:  # a zombie has no memory figures; keep the last live ones
                     hwm = max(hwm, field(t, "VmHWM"))
                     rss = max(rss, field(t, "VmRSS"))
+                    with open(f"/proc/{p.pid}/schedstat") as f:
+                        cpu = max(cpu, int(f.read().split()[0]))
             except (FileNotFoundError, ProcessLookupError):
                 break
             time.sleep(0.002)
         err = p.stderr.read().decode()
         if p.wait() != 0:
             raise SystemExit(f"bench: {' '.join(cmd)} exited {p.returncode}\n{err}")
-        return hwm, rss
+        return hwm, rss, cpu
 
     def rss(self, wls, policy):
         by = {w[0]: w for w in wls}
@@ -328,16 +331,19 @@ class Bench:
                         ("getppid", by["getppid"][2])]:
             argv = by[name][1](n)
             ev = self.new_events()
-            vh, vr = self.peak_rss(self.cmd("vigil", argv, policy, ev))
+            vh, vr, vc = self.peak_rss(self.cmd("vigil", argv, policy, ev))
             with open(ev) as f:
                 self.count_denials(f.readlines())
             os.unlink(ev)
-            sh = sr = 0
+            sh = sr = sc = 0
             if self.strace:
-                sh, sr = self.peak_rss(self.cmd("strace", argv, policy))
-            rows.append((name, n, vh, vr, sh, sr))
+                sh, sr, sc = self.peak_rss(self.cmd("strace", argv, policy))
+            # Per operation, the workload's warm-up included (as `profile.py` counts it).
+            ops = n + min(n // 10, 100)
+            rows.append((name, n, vh, vr, sh, sr, vc / ops, sc / ops))
             self.log.write(json.dumps({"kind": "rss", "workload": name, "n": n, "vigil_hwm": vh,
-                                       "vigil_rss": vr, "strace_hwm": sh, "strace_rss": sr}) + "\n")
+                                       "vigil_rss": vr, "strace_hwm": sh, "strace_rss": sr,
+                                       "vigil_cpu_ns": vc, "strace_cpu_ns": sc}) + "\n")
         return rows
 
     def supervisor_syscalls(self, wls, policy):
@@ -563,11 +569,14 @@ def report(a, b, wls, micro, start, rss, sysc, load0, load1, elapsed, pinned):
                 f"{fmt(sp[v] - sp['unmonitored'], True)} |")
     add("")
     if rss:
-        add("Memory of the monitoring process (vigil's supervisor; strace), separate runs:\n")
-        add("| run | vigil VmHWM | vigil VmRSS (max sampled) | strace VmHWM | strace VmRSS |")
-        add("|---|---:|---:|---:|---:|")
-        for name, n, vh, vr, sh, sr in rss:
-            add(f"| {name} × {n} | {vh / MIB:.1f} MiB | {vr / MIB:.1f} MiB | {sh / MIB:.1f} MiB | {sr / MIB:.1f} MiB |")
+        add("Memory and CPU time of the monitoring process (vigil's supervisor; strace), separate "
+            "runs; CPU per operation from its `schedstat`, start-up included:\n")
+        add("| run | vigil VmHWM | vigil VmRSS (max sampled) | strace VmHWM | strace VmRSS | "
+            "vigil CPU / op | strace CPU / op |")
+        add("|---|---:|---:|---:|---:|---:|---:|")
+        for name, n, vh, vr, sh, sr, vc, sc in rss:
+            add(f"| {name} × {n} | {vh / MIB:.1f} MiB | {vr / MIB:.1f} MiB | {sh / MIB:.1f} MiB | "
+                f"{sr / MIB:.1f} MiB | {fmt(vc)} | {fmt(sc) if sc else '–'} |")
         add("")
     return "\n".join(lines) + "\n"
 

@@ -383,6 +383,32 @@ pub fn first_child(pid: u32) -> Option<u32> {
     None
 }
 
+/// The memory layout of process `pid` as `/proc/<pid>/stat` shows it: where its code, stack,
+/// data, heap start, arguments and environment are (fields 26–28 and 45–51). Only an exec
+/// replaces them (`prctl(PR_SET_MM)` is denied to the function), so a change says an exec
+/// landed even when it ran the same program. `None` if unreadable, or shown as zeros (the
+/// supervisor may not look at that process's memory).
+pub fn mm_layout(pid: u32) -> Option<[u64; 10]> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    parse_mm_layout(&stat)
+}
+
+fn parse_mm_layout(stat: &[u8]) -> Option<[u64; 10]> {
+    // The name (field 2) is in parentheses and may hold any byte: fields are counted after
+    // its closing one, from field 3.
+    let close = stat.iter().rposition(|b| *b == b')')?;
+    let fields: Vec<&[u8]> = stat[close + 1..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let mut out = [0u64; 10];
+    for (slot, field) in out.iter_mut().zip([26, 27, 28, 45, 46, 47, 48, 49, 50, 51]) {
+        *slot = dec(fields.get(field - 3)?)?;
+    }
+    // Without access, the kernel shows 1, 1, 0 and zeros.
+    out.iter().any(|v| *v > 1).then_some(out)
+}
+
 /// Whether the process `pid`, with one thread, has children: `None` when it cannot be told
 /// (the kernel has no `children` files, or the process is gone).
 pub fn has_children(pid: u32) -> Option<bool> {
@@ -462,6 +488,28 @@ CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
         // Unaligned start, and a cap on the count.
         let got = read_argv(&mut Mem::new(me), ptrs.as_ptr() as u64 + 8 * 3, 5, 1 << 20);
         assert_eq!(got, ["arg3", "arg4", "arg5", "arg6", "arg7", "…"]);
+    }
+
+    #[test]
+    fn memory_layout_from_stat() {
+        let own = mm_layout(std::process::id()).expect("own layout");
+        assert!(own[0] > 1 && own[2] > 1, "{own:?}");
+        // A name with spaces and parentheses; without access the kernel shows 1 1 0 and zeros.
+        let mut line = b"42 (a) b (c) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0 \
+18446744073709551615"
+            .to_vec();
+        let visible = b" 4096 8192 140000 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 12288 16384 20480 \
+140100 140200 140300 140400 0\n";
+        let hidden = b" 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+        let mut shown = line.clone();
+        shown.extend_from_slice(visible);
+        assert_eq!(
+            parse_mm_layout(&shown),
+            Some([4096, 8192, 140000, 12288, 16384, 20480, 140100, 140200, 140300, 140400])
+        );
+        line.extend_from_slice(hidden);
+        assert_eq!(parse_mm_layout(&line), None);
+        assert_eq!(parse_mm_layout(b"42 (x) S 1"), None);
     }
 
     #[test]

@@ -19,42 +19,21 @@ use std::time::{Duration, Instant};
 use vigil_events::{Outcome, Severity};
 use vigil_policy::Section;
 
-/// How long after an allowed exec the supervisor polls for the new image.
-const ACTIVE_VERIFY: Duration = Duration::from_millis(200);
-
-/// How long an exec of the image the process already runs is watched before the image, still
-/// the same, is taken as the one that ran without a sign that the exec is over (see
-/// `verify_exec`). The kernel switches images right after copying the arguments and the
-/// environment, a few milliseconds at most.
-const SAME_IMAGE_VERIFY: Duration = Duration::from_secs(1);
-
-enum Image {
-    Expected,
-    Old,
-    Other(String),
-    Gone,
+/// How often the supervisor polls the image of a process with an exec in flight: every
+/// millisecond for the first 200 ms, then less often for as long as the exec is not settled (an
+/// exec can be made to take seconds before the kernel switches images).
+fn poll_interval(age: Duration) -> Duration {
+    if age < Duration::from_millis(200) {
+        Duration::from_millis(1)
+    } else if age < Duration::from_secs(2) {
+        Duration::from_millis(10)
+    } else {
+        Duration::from_millis(100)
+    }
 }
 
 impl Supervisor<'_> {
     pub(super) fn on_exec(&mut self, c: &Call) -> Reply {
-        if self
-            .procs
-            .get(&c.tgid)
-            .is_some_and(|p| p.pending_exec.is_some())
-        {
-            // Another thread's exec is in flight (the caller's own would have been settled by
-            // `verify_exec`): one image can be verified at a time, and only one exec of a
-            // process can succeed anyway.
-            self.stats.denied += 1;
-            self.report_incident(
-                c,
-                "process.exec.concurrent",
-                "Exec refused: another thread of the process has an exec in flight, which must be verified first".into(),
-                Severity::Medium,
-                Outcome::Blocked,
-            );
-            return Reply::err(libc::EAGAIN);
-        }
         let (dirfd, path_ptr, argv_ptr, flags) = match c.sys {
             crate::arch::Sys::execveat => (c.args[0], c.args[1], c.args[2], c.args[4] as i32),
             _ => (libc::AT_FDCWD as u64, c.args[0], c.args[1], 0),
@@ -175,20 +154,23 @@ impl Supervisor<'_> {
                     Some(id) => Some(id),
                     None => procfs::identity(&format!("/proc/{}/exe", c.tgid)).ok(),
                 };
-                let window = if old.is_none_or(|o| o == expected) {
-                    SAME_IMAGE_VERIFY
+                // An exec of the image the process runs cannot be told done by its image: its
+                // memory layout, which only an exec replaces, tells it instead.
+                let old_layout = if old.is_none_or(|o| o == expected) {
+                    procfs::mm_layout(c.tgid)
                 } else {
-                    ACTIVE_VERIFY
+                    None
                 };
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
-                    p.pending_exec = Some(PendingExec {
+                    p.pending_execs.push(PendingExec {
                         expected,
                         old,
+                        old_layout,
                         script,
                         tid: c.tid,
                         path: r.path,
                         cmd_line,
-                        deadline: Instant::now() + window,
+                        since: Instant::now(),
                     });
                 }
                 Reply::cont()
@@ -283,38 +265,29 @@ impl Supervisor<'_> {
         found
     }
 
-    fn check_image(&self, tgid: u32, pe: &PendingExec) -> Image {
-        let now = match procfs::identity(&format!("/proc/{tgid}/exe")) {
-            Ok(id) => id,
-            // The image cannot be read (an execute-only program makes the process
-            // non-dumpable): it cannot be verified, so it is not accepted.
-            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-                return Image::Other("an image the supervisor cannot read".into())
-            }
-            Err(_) => return Image::Gone,
+    /// The command line of `tgid` fits the script check of `pe` (always, for a binary).
+    fn script_fits(tgid: u32, pe: &PendingExec) -> Result<(), String> {
+        let Some(s) = &pe.script else {
+            return Ok(());
         };
-        if now == pe.expected {
-            if let Some(s) = &pe.script {
-                let cl = procfs::cmdline(tgid);
-                let prefix_ok = cl.len() >= s.prefix.len() && cl[..s.prefix.len()] == s.prefix[..];
-                let tail_ok = s
-                    .tail
-                    .as_ref()
-                    .is_none_or(|t| cl[s.prefix.len().min(cl.len())..] == t[..]);
-                if !prefix_ok || !tail_ok {
-                    return Image::Other(format!("{} with command line {:?}", pe.path, cl));
-                }
-            }
-            return Image::Expected;
+        let cl = procfs::cmdline(tgid);
+        let prefix_ok = cl.len() >= s.prefix.len() && cl[..s.prefix.len()] == s.prefix[..];
+        let tail_ok = s
+            .tail
+            .as_ref()
+            .is_none_or(|t| cl[s.prefix.len().min(cl.len())..] == t[..]);
+        if prefix_ok && tail_ok {
+            Ok(())
+        } else {
+            Err(format!("{} with command line {:?}", pe.path, cl))
         }
-        if Some(now) == pe.old {
-            return Image::Old;
-        }
-        Image::Other(procfs::exe_path(tgid).unwrap_or_else(|| "an unknown image".into()))
     }
 
     fn exec_mismatch(&mut self, tgid: u32, tid: u32, pe: &PendingExec, found: String) {
         procfs::kill_process(tgid);
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            p.pending_execs.clear();
+        }
         self.stats.killed += 1;
         let c = Call {
             id: 0,
@@ -335,52 +308,92 @@ impl Supervisor<'_> {
         );
     }
 
-    /// Whether the exec of `pe` is over (failed, or done) when process `c.tgid` makes call `c`:
-    /// the exec'ing thread is in another call, or — an exec from another thread makes the
-    /// caller the leader — the leader is, and that thread is gone.
-    fn exec_over(c: &Call, pe: &PendingExec) -> bool {
-        c.tid == pe.tid
-            || (c.tid == c.tgid
-                && !std::path::Path::new(&format!("/proc/{}/task/{}", c.tgid, pe.tid)).exists())
+    /// Before any call of a process with an exec in flight is answered: the image must be
+    /// one that was checked. Returns false when the process was killed.
+    pub(super) fn verify_exec(&mut self, c: &Call) -> bool {
+        self.settle_execs(c.tgid, Some(c.tid))
     }
 
-    /// Before any call of a process with an exec in flight is answered: the image must be
-    /// the one that was checked. Returns false when the process was killed.
-    pub(super) fn verify_exec(&mut self, c: &Call) -> bool {
-        let Some(pe) = self.procs.get(&c.tgid).and_then(|p| p.pending_exec.clone()) else {
+    /// Settles the execs in flight of `tgid`, seen from a call of thread `caller` (or from
+    /// polling). Every exec of the process is checked, not only the last one: another
+    /// thread's exec that fails must not end the check of one that lands. Returns false when
+    /// the process was killed.
+    ///
+    /// - The image is another than the old one, or the memory layout another than the old
+    ///   one (for an exec of the image already running, where the image cannot tell): an
+    ///   exec landed, which ended every other (the kernel kills the other threads first). The
+    ///   image must be one expected, with its script's command line; else the process is
+    ///   killed.
+    /// - Nothing landed: an exec whose thread is back in a call failed. The others may still
+    ///   be under way (copying their arguments, then ending the other threads), and stay.
+    fn settle_execs(&mut self, tgid: u32, caller: Option<u32>) -> bool {
+        let Some(pending) = self
+            .procs
+            .get(&tgid)
+            .map(|p| p.pending_execs.clone())
+            .filter(|v| !v.is_empty())
+        else {
             return true;
         };
-        match self.check_image(c.tgid, &pe) {
-            // An exec of the image the process already runs: finding it says nothing until
-            // the exec is over (the kernel may still be copying the arguments before it
-            // switches images, to whatever path it read) — or, failing any sign of that, until
-            // the window for the switch has passed.
-            Image::Expected
-                if pe.same_image() && !Self::exec_over(c, &pe) && Instant::now() < pe.deadline =>
-            {
-                true
+        let now = match procfs::identity(&format!("/proc/{tgid}/exe")) {
+            Ok(id) => id,
+            // The image cannot be read (an execute-only program makes the process
+            // non-dumpable): it cannot be verified, so it is not accepted.
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                let found = "an image the supervisor cannot read".to_string();
+                self.exec_mismatch(tgid, caller.unwrap_or(tgid), &pending[0], found);
+                return false;
             }
-            Image::Expected => {
-                self.exec_done(c.tgid, &pe);
-                true
+            // The leader exited (an exec from another thread makes it the leader again), or
+            // the process is gone.
+            Err(_) => {
+                self.drop_returned(tgid, caller);
+                return true;
             }
-            Image::Old | Image::Gone if c.tid != pe.tid => {
-                // Another thread while the exec may still be in progress (with the leader
-                // exited, `/proc/<pid>/exe` is gone until the exec makes the caller the
-                // leader): keep checking.
-                true
+        };
+        let layout = std::cell::OnceCell::new();
+        let landed = pending.iter().any(|pe| {
+            pe.old.is_some_and(|o| o != now)
+                || pe
+                    .old_layout
+                    .is_some_and(|l| *layout.get_or_init(|| procfs::mm_layout(tgid)) != Some(l))
+        });
+        let returned = |pe: &PendingExec| caller == Some(pe.tid);
+        if landed {
+            let found = match pending.iter().find(|pe| pe.expected == now) {
+                Some(pe) => match Self::script_fits(tgid, pe) {
+                    Ok(()) => {
+                        self.exec_done(tgid, pe);
+                        return true;
+                    }
+                    Err(found) => found,
+                },
+                None => procfs::exe_path(tgid).unwrap_or_else(|| "an unknown image".into()),
+            };
+            let pe = pending
+                .iter()
+                .find(|pe| returned(pe))
+                .unwrap_or(&pending[0]);
+            self.exec_mismatch(tgid, caller.unwrap_or(tgid), pe, found);
+            return false;
+        }
+        // Nothing landed. An exec whose old image is unknown cannot be told failed from done
+        // when its thread is back: the image must then be the expected one.
+        if let Some(pe) = pending.iter().find(|pe| returned(pe) && pe.old.is_none()) {
+            if pe.expected != now {
+                let found = procfs::exe_path(tgid).unwrap_or_else(|| "an unknown image".into());
+                self.exec_mismatch(tgid, caller.unwrap_or(tgid), pe, found);
+                return false;
             }
-            Image::Old | Image::Gone => {
-                // The exec'ing thread itself is back: its exec failed and the old image runs.
-                if let Some(p) = self.procs.get_mut(&c.tgid) {
-                    p.pending_exec = None;
-                }
-                true
-            }
-            Image::Other(found) => {
-                self.exec_mismatch(c.tgid, c.tid, &pe, found);
-                false
-            }
+        }
+        self.drop_returned(tgid, caller);
+        true
+    }
+
+    /// The execs of `tgid` whose thread is back in a call are over (they failed).
+    fn drop_returned(&mut self, tgid: u32, caller: Option<u32>) {
+        if let (Some(t), Some(p)) = (caller, self.procs.get_mut(&tgid)) {
+            p.pending_execs.retain(|pe| pe.tid != t);
         }
     }
 
@@ -399,7 +412,7 @@ impl Supervisor<'_> {
         let share = tgid == self.cfg.main_pid && procfs::has_children(tgid) == Some(false);
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.children_share_image = share;
-            p.pending_exec = None;
+            p.pending_execs.clear();
             p.exe = pe.path.clone();
             p.exe_id = Some(pe.expected);
             p.cmdline = Some(pe.cmd_line.clone());
@@ -408,38 +421,28 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Polls images of execs just let through, so a swapped program is killed within about a
-    /// millisecond even if it never makes another notified call.
+    /// Polls images of execs in flight, so a swapped program is killed even if it never makes
+    /// another notified call: within a millisecond of landing in the first 200 ms, and less
+    /// promptly after (see [`poll_interval`]).
     pub(super) fn verify_execs_actively(&mut self) {
-        let now = Instant::now();
-        // Execs within their window, and those of the same image whose window just closed.
-        let due: Vec<(u32, PendingExec)> = self
+        let due: Vec<u32> = self
             .procs
             .values()
-            .filter_map(|p| {
-                p.pending_exec
-                    .clone()
-                    .filter(|pe| pe.deadline > now || pe.same_image())
-                    .map(|pe| (p.tgid, pe))
-            })
+            .filter(|p| !p.pending_execs.is_empty() && !p.exited)
+            .map(|p| p.tgid)
             .collect();
-        for (tgid, pe) in due {
-            match self.check_image(tgid, &pe) {
-                // Not proof that the exec is over (see `verify_exec`): keep watching.
-                Image::Expected if pe.same_image() && pe.deadline > now => {}
-                Image::Expected => self.exec_done(tgid, &pe),
-                Image::Other(found) => self.exec_mismatch(tgid, tgid, &pe, found),
-                Image::Old | Image::Gone => {}
-            }
+        for tgid in due {
+            self.settle_execs(tgid, None);
         }
     }
 
-    /// Whether an exec verification still needs active polling.
-    pub(super) fn exec_polling(&self) -> bool {
-        let now = Instant::now();
+    /// How long until execs in flight should be polled again (`None`: none in flight).
+    pub(super) fn exec_polling(&self) -> Option<Duration> {
         self.procs
             .values()
-            .any(|p| p.pending_exec.as_ref().is_some_and(|pe| pe.deadline > now))
+            .flat_map(|p| p.pending_execs.iter())
+            .map(|pe| poll_interval(pe.since.elapsed()))
+            .min()
     }
 
     pub(super) fn on_fork(&mut self, c: &Call) -> Reply {

@@ -142,7 +142,8 @@ pub(crate) struct Proc {
     /// each verified exec ran (an exec is the only way it changes, and every exec is seen).
     pub exe_id: Option<Identity>,
     pub cmdline: Option<String>,
-    pub pending_exec: Option<PendingExec>,
+    /// Execs let through and not yet settled (usually none or one; one per thread at most).
+    pub pending_execs: Vec<PendingExec>,
     pub maps_dirty: bool,
     pub seen_dest: HashSet<String>,
     /// Every child this process has forked, or will fork until its next exec, started with
@@ -229,7 +230,7 @@ impl Proc {
                 && !p.exited
                 && p.pidfd.is_some()
                 && p.children_share_image
-                && p.pending_exec.is_none()
+                && p.pending_execs.is_empty()
                 && p.exe_id.is_some()
         });
         let exe_id = match forker {
@@ -240,7 +241,7 @@ impl Proc {
         // (until it execs): copying them saves reading them.
         let parent = known
             .get(&seen.ppid)
-            .filter(|p| exe_id.is_some() && p.exe_id == exe_id && p.pending_exec.is_none());
+            .filter(|p| exe_id.is_some() && p.exe_id == exe_id && p.pending_execs.is_empty());
         let exe = match parent {
             Some(p) if !p.exe.is_empty() => p.exe.clone(),
             _ => procfs::exe_path(tgid).unwrap_or_default(),
@@ -253,7 +254,7 @@ impl Proc {
             exe,
             exe_id,
             cmdline,
-            pending_exec: None,
+            pending_execs: Vec::new(),
             maps_dirty: false,
             seen_dest: HashSet::new(),
             children_share_image: true,
@@ -268,22 +269,19 @@ impl Proc {
 #[derive(Debug, Clone)]
 pub(crate) struct PendingExec {
     pub expected: Identity,
+    /// The image the process ran when the exec was let through.
     pub old: Option<Identity>,
+    /// Its memory layout then (see [`procfs::mm_layout`]), for an exec of the image it runs
+    /// (or of an unknown one), where the image cannot tell whether the exec landed.
+    pub old_layout: Option<[u64; 10]>,
     pub script: Option<ScriptCheck>,
     /// The thread that made the exec call.
     pub tid: u32,
     pub path: String,
     /// The command line the new image starts with, as far as it was read.
     pub cmd_line: String,
-    pub deadline: Instant,
-}
-
-impl PendingExec {
-    /// The exec is of the image the process runs (or runs an unknown one): the image alone
-    /// cannot tell whether the exec has happened yet.
-    pub fn same_image(&self) -> bool {
-        self.old.is_none_or(|old| old == self.expected)
-    }
+    /// When it was let through.
+    pub since: Instant,
 }
 
 /// What the command line of an executed `#!` script must be: the kernel builds it as
@@ -483,8 +481,8 @@ impl<'s> Supervisor<'s> {
             let timeout = if sync.is_some() {
                 // Serving a barrier: handle what is ready, without waiting for more.
                 Some(Duration::ZERO)
-            } else if self.exec_polling() {
-                Some(Duration::from_millis(1))
+            } else if let Some(d) = self.exec_polling() {
+                Some(d)
             } else if !self.pending.is_empty() {
                 let now = Instant::now();
                 let soonest = self.pending.iter().filter_map(|p| p.deadline).min();
@@ -939,7 +937,7 @@ impl<'s> Supervisor<'s> {
             && self
                 .procs
                 .get(&tgid)
-                .is_some_and(|p| p.pending_exec.is_some())
+                .is_some_and(|p| !p.pending_execs.is_empty())
         {
             // An exec in flight may have changed the credentials (capabilities) already.
             self.forget_creds(tgid);
