@@ -162,6 +162,8 @@ impl Supervisor<'_> {
                     None
                 };
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
+                    // First polled a millisecond from now: the kernel has hardly started.
+                    p.exec_polled = Some(Instant::now());
                     p.pending_execs.push(PendingExec {
                         expected,
                         old,
@@ -425,24 +427,41 @@ impl Supervisor<'_> {
     /// another notified call: within a millisecond of landing in the first 200 ms, and less
     /// promptly after (see [`poll_interval`]).
     pub(super) fn verify_execs_actively(&mut self) {
+        let now = Instant::now();
+        // Each process at its own pace, whatever else wakes the supervisor.
         let due: Vec<u32> = self
             .procs
             .values()
-            .filter(|p| !p.pending_execs.is_empty() && !p.exited)
+            .filter(|p| !p.exited && Self::next_exec_poll(p).is_some_and(|t| t <= now))
             .map(|p| p.tgid)
             .collect();
         for tgid in due {
+            if let Some(p) = self.procs.get_mut(&tgid) {
+                p.exec_polled = Some(now);
+            }
             self.settle_execs(tgid, None);
         }
     }
 
+    /// When process `p`'s execs in flight are due to be polled (`None`: none in flight).
+    fn next_exec_poll(p: &super::Proc) -> Option<Instant> {
+        let interval = p
+            .pending_execs
+            .iter()
+            .map(|pe| poll_interval(pe.since.elapsed()))
+            .min()?;
+        Some(p.exec_polled.map_or_else(Instant::now, |t| t + interval))
+    }
+
     /// How long until execs in flight should be polled again (`None`: none in flight).
     pub(super) fn exec_polling(&self) -> Option<Duration> {
+        let now = Instant::now();
         self.procs
             .values()
-            .flat_map(|p| p.pending_execs.iter())
-            .map(|pe| poll_interval(pe.since.elapsed()))
+            .filter(|p| !p.exited)
+            .filter_map(Self::next_exec_poll)
             .min()
+            .map(|t| t.saturating_duration_since(now))
     }
 
     pub(super) fn on_fork(&mut self, c: &Call) -> Reply {

@@ -144,6 +144,8 @@ pub(crate) struct Proc {
     pub cmdline: Option<String>,
     /// Execs let through and not yet settled (usually none or one; one per thread at most).
     pub pending_execs: Vec<PendingExec>,
+    /// When they were last polled (see `verify_execs_actively`).
+    pub exec_polled: Option<Instant>,
     pub maps_dirty: bool,
     pub seen_dest: HashSet<String>,
     /// Every child this process has forked, or will fork until its next exec, started with
@@ -255,6 +257,7 @@ impl Proc {
             exe_id,
             cmdline,
             pending_execs: Vec::new(),
+            exec_polled: None,
             maps_dirty: false,
             seen_dest: HashSet::new(),
             children_share_image: true,
