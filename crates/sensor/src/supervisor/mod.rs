@@ -1012,7 +1012,8 @@ impl<'s> Supervisor<'s> {
             | sched_setattr | migrate_pages | move_pages | setpriority | ioprio_set => {
                 self.on_tamper(&c)
             }
-            prctl if c.args[0] == libc::PR_SET_CHILD_SUBREAPER as u64 => {
+            // `option` is an int: the kernel ignores the upper half, as the filter does.
+            prctl if c.args[0] as u32 == libc::PR_SET_CHILD_SUBREAPER as u32 => {
                 // Orphans may now be adopted by a monitored process (see `lineage_exact`).
                 self.lineage_exact = false;
                 Reply::cont()
