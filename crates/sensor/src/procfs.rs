@@ -3,6 +3,7 @@
 use crate::sys;
 use std::fs;
 use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 /// Fields of `/proc/<tid>/status` the supervisor uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,6 +134,40 @@ pub type Identity = (u64, u64);
 pub fn identity(path: &str) -> io::Result<Identity> {
     let st = rustix::fs::stat(path)?;
     Ok((st.st_dev, st.st_ino))
+}
+
+/// `/proc/<pid>`, held open: what is looked up under it is found without looking the process
+/// up again by its number, and for this process only (a process that exits leaves it empty
+/// rather than naming another one given its number).
+pub fn open_dir(pid: u32) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    Ok(rustix::fs::open(
+        format!("/proc/{pid}"),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// Identity of the running image of the process whose `/proc` directory is `dir`.
+pub fn exe_identity_at(dir: BorrowedFd<'_>) -> io::Result<Identity> {
+    let st = rustix::fs::statat(dir, "exe", rustix::fs::AtFlags::empty())?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// What `readlink <dir>/fd/<fd>` says, for the `/proc` directory `dir` of a process (see
+/// [`fd_target`]).
+pub fn fd_target_at(dir: BorrowedFd<'_>, fd: i32) -> io::Result<String> {
+    let p = rustix::fs::readlinkat(dir, format!("fd/{fd}"), Vec::new())?;
+    Ok(p.to_string_lossy().into_owned())
+}
+
+/// Looks up, and so brings into the kernel's caches, the entries of the `/proc` directory
+/// `dir` that checking an exec and naming mapped files read: the first lookup of each costs
+/// several times what later ones do.
+pub fn warm_up(dir: BorrowedFd<'_>) {
+    for name in ["exe", "fd"] {
+        let _ = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+    }
 }
 
 /// The executable of `pid` as a path (`readlink /proc/<pid>/exe`).

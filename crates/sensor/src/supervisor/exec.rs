@@ -161,6 +161,7 @@ impl Supervisor<'_> {
                 } else {
                     None
                 };
+                self.warm.push(c.tgid);
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     // First polled a millisecond from now: the kernel has hardly started.
                     p.exec_polled = Some(Instant::now());
@@ -337,7 +338,11 @@ impl Supervisor<'_> {
         else {
             return true;
         };
-        let now = match procfs::identity(&format!("/proc/{tgid}/exe")) {
+        let now = match self.proc_dir(tgid) {
+            Some(dir) => procfs::exe_identity_at(dir),
+            None => procfs::identity(&format!("/proc/{tgid}/exe")),
+        };
+        let now = match now {
             Ok(id) => id,
             // The image cannot be read (an execute-only program makes the process
             // non-dumpable): it cannot be verified, so it is not accepted.

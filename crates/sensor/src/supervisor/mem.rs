@@ -85,7 +85,13 @@ impl Supervisor<'_> {
             if flags & libc::MAP_ANONYMOUS != 0 || fd < 0 {
                 self.anon_exec(c, writable, "mmap")
             } else {
-                let Ok(path) = procfs::fd_target(c.tid, fd) else {
+                // The caller's fd table is its process's, unless it is a thread created
+                // without CLONE_FILES: then it is read through its own number.
+                let target = match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
+                    Some(dir) => procfs::fd_target_at(dir, fd),
+                    None => procfs::fd_target(c.tid, fd),
+                };
+                let Ok(path) = target else {
                     return Reply::err(libc::EBADF);
                 };
                 let mut v = self.file_exec(c, &path);

@@ -137,6 +137,8 @@ pub(crate) struct Proc {
     pub tgid: u32,
     pub ppid: u32,
     pub pidfd: Option<OwnedFd>,
+    /// Its `/proc` directory, held open once it execs (see [`Supervisor::after_answer`]).
+    pub dir: Option<OwnedFd>,
     pub exe: String,
     /// Identity of the running image: read when the process is first seen, then the image
     /// each verified exec ran (an exec is the only way it changes, and every exec is seen).
@@ -253,6 +255,7 @@ impl Proc {
             tgid,
             ppid: seen.ppid,
             pidfd: seen.pidfd,
+            dir: None,
             exe,
             exe_id,
             cmdline,
@@ -335,9 +338,12 @@ pub struct Supervisor<'s> {
     limiter: report::RateLimiter,
     /// Lets another thread wait until what is ready has been handled (see [`Barrier`]).
     barrier: Option<Barrier>,
-    /// While a notification is being handled, events wait in `deferred` until it is answered.
+    /// While a notification is being handled, events (and the reports of decisions let
+    /// through or denied, which are built from them) wait in `deferred` until it is answered.
     defer_events: bool,
-    deferred: Vec<vigil_events::Event>,
+    deferred: Vec<report::Deferred>,
+    /// Processes whose `/proc` directory is to be opened after the answer (see `after_answer`).
+    warm: Vec<u32>,
     /// The supervisor has no capabilities and the first process had its credentials: then so
     /// does every process with its ids (see `tgid_of`).
     tree_creds_same: bool,
@@ -417,6 +423,7 @@ impl<'s> Supervisor<'s> {
             barrier: None,
             defer_events: false,
             deferred: Vec::new(),
+            warm: Vec::new(),
             shebangs: HashMap::new(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
@@ -809,6 +816,7 @@ impl<'s> Supervisor<'s> {
         }
         p.exited = true;
         p.pidfd = None;
+        p.dir = None;
         for t in std::mem::take(&mut p.threads) {
             if self.tids.get(&t) == Some(&tgid) {
                 self.tids.remove(&t);
@@ -853,6 +861,34 @@ impl<'s> Supervisor<'s> {
         }
         self.answer(n.id, reply);
         self.flush_deferred();
+        self.after_answer();
+    }
+
+    /// Work for the processes of the call just answered that need not make it wait: a process
+    /// with an exec in flight has its image checked at its next call (and mapped libraries
+    /// named), both under `/proc/<pid>`, whose first lookups are the dearest part of either.
+    /// Its directory is opened, and looked into, now.
+    fn after_answer(&mut self) {
+        for tgid in std::mem::take(&mut self.warm) {
+            let Some(p) = self.procs.get_mut(&tgid) else {
+                continue;
+            };
+            if p.dir.is_some() || p.exited {
+                continue;
+            }
+            if let Ok(dir) = procfs::open_dir(tgid) {
+                procfs::warm_up(dir.as_fd());
+                p.dir = Some(dir);
+            }
+        }
+    }
+
+    /// The `/proc` directory of `tgid`, when it is held open.
+    pub(crate) fn proc_dir(&self, tgid: u32) -> Option<BorrowedFd<'_>> {
+        self.procs
+            .get(&tgid)
+            .and_then(|p| p.dir.as_ref())
+            .map(|d| d.as_fd())
     }
 
     fn answer(&mut self, id: u64, reply: Reply) {
@@ -1051,9 +1087,25 @@ impl<'s> Supervisor<'s> {
                 vigil_policy::Action::Kill => Verdict::Kill,
             },
         };
-        self.report_decision(c, &d, verdict, new_obs);
+        let alert = verdict == Verdict::Allow && !d.allowed && mode == Mode::Detect;
+        if self.reports_something(&d, new_obs) {
+            if self.defer_events && verdict != Verdict::Kill {
+                // The caller waits for the answer, not for the report: it is built after the
+                // answer, from what is known now (the actor's command line is read now if it
+                // was not known: after the answer, an exec may replace it).
+                self.fill_cmdline(c.tgid);
+                self.deferred.push(report::Deferred::Report {
+                    call: *c,
+                    decision: d,
+                    verdict,
+                    new_obs,
+                });
+            } else {
+                self.report_decision(c, &d, verdict, new_obs);
+            }
+        }
         match verdict {
-            Verdict::Allow if !d.allowed && mode == Mode::Detect => self.stats.alerts += 1,
+            Verdict::Allow if alert => self.stats.alerts += 1,
             Verdict::Deny(_) => self.stats.denied += 1,
             Verdict::Kill => {
                 self.stats.killed += 1;
@@ -1196,6 +1248,7 @@ impl<'s> Supervisor<'s> {
 }
 
 /// One notified call.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Call {
     pub id: u64,
     pub tid: u32,

@@ -94,6 +94,7 @@ pub(crate) enum Activity {
 }
 
 /// One decision to make and report.
+#[derive(Debug)]
 pub(crate) struct Decision {
     pub allowed: bool,
     pub section: Section,
@@ -105,6 +106,19 @@ pub(crate) struct Decision {
     pub activity: Activity,
     /// Report the activity even when allowed (every exec, connect, listen).
     pub always: bool,
+}
+
+/// What waits to be written until the call being handled is answered.
+#[derive(Debug)]
+pub(crate) enum Deferred {
+    Event(Event),
+    /// A decision to report (see `report_decision`).
+    Report {
+        call: Call,
+        decision: Decision,
+        verdict: Verdict,
+        new_obs: bool,
+    },
 }
 
 impl Supervisor<'_> {
@@ -128,29 +142,44 @@ impl Supervisor<'_> {
     /// after the answer: the caller waits for the answer, not for the event.
     pub(crate) fn emit(&mut self, e: Event) {
         if self.defer_events {
-            self.deferred.push(e);
+            self.deferred.push(Deferred::Event(e));
         } else {
             self.sink.emit(&e);
         }
     }
 
-    /// Writes the events kept while answering.
+    /// Writes the events kept while answering, in order, building the reports kept.
     pub(crate) fn flush_deferred(&mut self) {
-        for e in std::mem::take(&mut self.deferred) {
-            self.sink.emit(&e);
+        for d in std::mem::take(&mut self.deferred) {
+            match d {
+                Deferred::Event(e) => self.sink.emit(&e),
+                Deferred::Report {
+                    call,
+                    decision,
+                    verdict,
+                    new_obs,
+                } => self.report_decision(&call, &decision, verdict, new_obs),
+            }
+        }
+    }
+
+    /// Reads the command line of `tgid` if it is not known yet (see `process_of`).
+    pub(crate) fn fill_cmdline(&mut self, tgid: u32) {
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            // An exited process's command line is gone (and was known if it was ever
+            // reported on).
+            if p.cmdline.is_none() && !p.exited {
+                let cl = procfs::cmdline(tgid).join(" ");
+                p.cmdline = Some(cl);
+            }
         }
     }
 
     pub(crate) fn process_of(&mut self, tgid: u32, tid: Option<u32>) -> Process {
-        let p = self.procs.get_mut(&tgid);
+        self.fill_cmdline(tgid);
+        let p = self.procs.get(&tgid);
         let (exe, ppid, cmd, uid) = match p {
             Some(p) => {
-                // An exited process's command line is gone (and was known if it was ever
-                // reported on).
-                if p.cmdline.is_none() && !p.exited {
-                    let cl = procfs::cmdline(tgid).join(" ");
-                    p.cmdline = Some(cl);
-                }
                 (p.exe.clone(), p.ppid, p.cmdline.clone(), p.uid)
             }
             None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None, None),
@@ -171,6 +200,13 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Whether `report_decision` writes anything for `d`: a violation, or an activity reported
+    /// always or newly learned (a fork has no activity event: its child's pid is not known yet).
+    pub(crate) fn reports_something(&self, d: &Decision, new_obs: bool) -> bool {
+        let violation = !d.allowed && self.cfg.mode != Mode::Learn;
+        violation || ((d.always || new_obs) && !matches!(d.activity, Activity::Fork))
+    }
+
     pub(crate) fn report_decision(
         &mut self,
         c: &Call,
@@ -188,7 +224,7 @@ impl Supervisor<'_> {
         };
         let violation = !d.allowed && mode != Mode::Learn;
         let emit_activity = d.always || violation || new_obs;
-        if !violation && (!emit_activity || matches!(d.activity, Activity::Fork)) {
+        if !self.reports_something(d, new_obs) {
             // Nothing to write: skip reading the actor from /proc.
             return;
         }
