@@ -1096,7 +1096,7 @@ impl<'s> Supervisor<'s> {
                 self.fill_cmdline(c.tgid);
                 self.deferred.push(report::Deferred::Report {
                     call: *c,
-                    decision: d,
+                    decision: Box::new(d),
                     verdict,
                     new_obs,
                 });

@@ -111,11 +111,11 @@ pub(crate) struct Decision {
 /// What waits to be written until the call being handled is answered.
 #[derive(Debug)]
 pub(crate) enum Deferred {
-    Event(Event),
+    Event(Box<Event>),
     /// A decision to report (see `report_decision`).
     Report {
         call: Call,
-        decision: Decision,
+        decision: Box<Decision>,
         verdict: Verdict,
         new_obs: bool,
     },
@@ -142,7 +142,7 @@ impl Supervisor<'_> {
     /// after the answer: the caller waits for the answer, not for the event.
     pub(crate) fn emit(&mut self, e: Event) {
         if self.defer_events {
-            self.deferred.push(Deferred::Event(e));
+            self.deferred.push(Deferred::Event(Box::new(e)));
         } else {
             self.sink.emit(&e);
         }
