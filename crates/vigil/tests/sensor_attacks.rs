@@ -395,6 +395,61 @@ fn preloaded_library_is_not_loaded() {
     }
 }
 
+/// Mapped files are named by what they are, with a name found before for the same file used
+/// again only if it still leads to it: a library allowed under one name and then moved is
+/// checked under its new one.
+#[test]
+fn a_library_moved_after_it_was_allowed_is_checked_under_its_new_name() {
+    for user in users() {
+        let dir = workdir("moved-lib");
+        let ok = dir.join("ok");
+        std::fs::create_dir(&ok).expect("mkdir");
+        std::fs::set_permissions(&ok, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .expect("chmod");
+        std::fs::copy(&env().evil_so, ok.join("lib.so")).expect("copy");
+        let moved = dir.join("moved");
+        let pol = enforce(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{}, /usr/bin/env, /usr/bin/dash]\n  fork: true\nfiles:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                env().attack.display(),
+                dir.display(),
+                libs().replacen('[', &format!("[{}, ", ok.join("lib.so").display()), 1),
+            ),
+        );
+        let (m1, m2) = (dir.join("marker-1"), dir.join("marker-2"));
+        let script = format!(
+            "env LD_PRELOAD={ok}/lib.so VIGIL_TEST_MARKER={m1} {attack} noop && {attack} rename {ok} {moved} && env LD_PRELOAD={moved}/lib.so VIGIL_TEST_MARKER={m2} {attack} noop",
+            ok = ok.display(),
+            moved = moved.display(),
+            m1 = m1.display(),
+            m2 = m2.display(),
+            attack = env().attack.display(),
+        );
+        let r = vigil(
+            user,
+            &dir,
+            &["run", "--policy", &pol],
+            &["/bin/sh", "-c", &script],
+            &[],
+        );
+        assert!(m1.exists(), "the allowed library did not load: {}", r.dump());
+        assert!(moved.join("lib.so").exists(), "not moved: {}", r.dump());
+        assert!(
+            !m2.exists(),
+            "the library ran under a name the policy does not allow: {}",
+            r.dump()
+        );
+        let f = r.findings("files.exec_map");
+        assert_eq!(f.len(), 1, "{}", r.dump());
+        assert_eq!(
+            f[0]["evidences"][0]["file"]["path"],
+            moved.join("lib.so").display().to_string()
+        );
+        assert_eq!(r.stdout.matches("noop ok").count(), 2, "{}", r.dump());
+    }
+}
+
 #[test]
 fn shellcode_in_writable_executable_memory_is_refused() {
     for user in users() {

@@ -245,12 +245,7 @@ impl Supervisor<'_> {
             Some(st) => *st,
             None => rustix::fs::fstat(fd).ok()?,
         };
-        let key = super::ShebangKey {
-            id: (st.st_dev, st.st_ino),
-            size: st.st_size,
-            mtime: (st.st_mtime, st.st_mtime_nsec),
-            ctime: (st.st_ctime, st.st_ctime_nsec),
-        };
+        let key = super::FileKey::of(&st);
         if let Some(hit) = self.shebangs.get(&key) {
             return hit.clone();
         }
@@ -258,11 +253,7 @@ impl Supervisor<'_> {
             .ok()
             .map(std::fs::File::from)?;
         let found = image::shebang(&file).ok()?;
-        let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-        if now.tv_sec.saturating_sub(st.st_ctime) >= 2 {
-            if self.shebangs.len() >= super::SHEBANG_CACHE {
-                self.shebangs.clear();
-            }
+        if key.settled() {
             self.shebangs.insert(key, found.clone());
         }
         found

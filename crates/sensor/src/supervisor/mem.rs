@@ -11,6 +11,7 @@ use super::{Call, Reply, Supervisor, Verdict};
 use crate::arch::Sys;
 use crate::image::exec_chain;
 use crate::procfs;
+use std::os::fd::AsFd;
 use vigil_events::{Outcome, Severity};
 use vigil_policy::{Mode, Section};
 
@@ -76,6 +77,42 @@ impl Supervisor<'_> {
         p.exe == path || exec_chain(&p.exe).iter().any(|f| f == path)
     }
 
+    /// The name of the file that the fd `fd` of the caller is, for a mapping of it.
+    ///
+    /// A copy of the fd (`pidfd_getfd`) tells the file's identity, and a name found before for
+    /// the same file is used again if it still leads to it (a `stat` of the name), without
+    /// asking `/proc/<pid>/fd`: the first lookup there for a process is one of the dearest
+    /// things the supervisor does, and every process maps the same few libraries. (A file with
+    /// several hard links may be named by another of them than the one it was opened by: the
+    /// same file either way.) Only the caller's process's fd table can be read that way, which
+    /// is the caller's unless it is a thread created without `CLONE_FILES`: such a thread's fd,
+    /// or one that cannot be copied, is named through `/proc/<tid>/fd`.
+    fn mapped_file(&mut self, c: &Call, fd: i32) -> std::io::Result<String> {
+        let ours = (c.tid == c.tgid)
+            .then(|| self.getfd(c, fd as u64).ok())
+            .flatten();
+        let id = ours
+            .as_ref()
+            .and_then(|f| rustix::fs::fstat(f).ok())
+            .map(|st| (st.st_dev, st.st_ino));
+        let (Some(ours), Some(id)) = (ours, id) else {
+            return procfs::fd_target(c.tid, fd);
+        };
+        if let Some(name) = self.mapped_names.get(&id) {
+            if procfs::identity(name).is_ok_and(|now| now == id) {
+                return Ok(name.clone());
+            }
+        }
+        let name = crate::resolve::fd_path(ours.as_fd());
+        if name.is_empty() {
+            return procfs::fd_target(c.tid, fd);
+        }
+        if name.starts_with('/') {
+            self.mapped_names.insert(id, name.clone());
+        }
+        Ok(name)
+    }
+
     pub(super) fn on_exec_memory(&mut self, c: &Call) -> Reply {
         let prot = c.args[2] as i32;
         let writable = prot & libc::PROT_WRITE != 0;
@@ -85,13 +122,7 @@ impl Supervisor<'_> {
             if flags & libc::MAP_ANONYMOUS != 0 || fd < 0 {
                 self.anon_exec(c, writable, "mmap")
             } else {
-                // The caller's fd table is its process's, unless it is a thread created
-                // without CLONE_FILES: then it is read through its own number.
-                let target = match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
-                    Some(dir) => procfs::fd_target_at(dir, fd),
-                    None => procfs::fd_target(c.tid, fd),
-                };
-                let Ok(path) = target else {
+                let Ok(path) = self.mapped_file(c, fd) else {
                     return Reply::err(libc::EBADF);
                 };
                 let mut v = self.file_exec(c, &path);

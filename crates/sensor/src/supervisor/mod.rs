@@ -359,19 +359,62 @@ pub struct Supervisor<'s> {
     /// Whether the processes' root is known to be the supervisor's (see [`RootCheck`]).
     root_check: crate::resolve::RootCheck,
     /// `#!` lines of executed files (see `shebang_of`).
-    shebangs: HashMap<ShebangKey, Option<(String, Option<String>)>>,
+    shebangs: Cache<FileKey, Option<(String, Option<String>)>>,
+    /// Names of files mapped executable, by what they are (see `mapped_file`).
+    mapped_names: Cache<Identity, String>,
 }
 
-/// Most entries in the `#!` cache before it starts over.
-const SHEBANG_CACHE: usize = 512;
+/// Most entries in each of the supervisor's caches of what files say or are named.
+const FILE_CACHE: usize = 512;
 
-/// What identifies a file's content well enough to keep what its first line says.
+/// A file in a given state: its identity, size and change times. What is learned about a file
+/// (its `#!` line, its name) is kept under this, so a write to it, or a rename, link or
+/// unlink of it (each changes its `ctime`), makes the answer be looked up again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ShebangKey {
+pub(crate) struct FileKey {
     pub id: Identity,
     pub size: i64,
     pub mtime: (i64, u64),
     pub ctime: (i64, u64),
+}
+
+impl FileKey {
+    pub(crate) fn of(st: &rustix::fs::Stat) -> FileKey {
+        FileKey {
+            id: (st.st_dev, st.st_ino),
+            size: st.st_size,
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            ctime: (st.st_ctime, st.st_ctime_nsec),
+        }
+    }
+
+    /// Whether what is learned about the file now may be kept: not if it changed in the last
+    /// two seconds, where another change within the timestamps' granularity would go unseen.
+    pub(crate) fn settled(&self) -> bool {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+        now.tv_sec.saturating_sub(self.ctime.0) >= 2
+    }
+}
+
+/// A bounded map that starts over when full (its entries are cheap to learn again).
+#[derive(Debug)]
+pub(crate) struct Cache<K, V>(HashMap<K, V>);
+
+impl<K: std::hash::Hash + Eq, V> Cache<K, V> {
+    fn new() -> Self {
+        Cache(HashMap::new())
+    }
+
+    pub(crate) fn get(&self, k: &K) -> Option<&V> {
+        self.0.get(k)
+    }
+
+    pub(crate) fn insert(&mut self, k: K, v: V) {
+        if self.0.len() >= FILE_CACHE {
+            self.0.clear();
+        }
+        self.0.insert(k, v);
+    }
 }
 
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
@@ -424,7 +467,8 @@ impl<'s> Supervisor<'s> {
             defer_events: false,
             deferred: Vec::new(),
             warm: Vec::new(),
-            shebangs: HashMap::new(),
+            shebangs: Cache::new(),
+            mapped_names: Cache::new(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
             groups_fixed: false,
@@ -864,10 +908,10 @@ impl<'s> Supervisor<'s> {
         self.after_answer();
     }
 
-    /// Work for the processes of the call just answered that need not make it wait: a process
-    /// with an exec in flight has its image checked at its next call (and mapped libraries
-    /// named), both under `/proc/<pid>`, whose first lookups are the dearest part of either.
-    /// Its directory is opened, and looked into, now.
+    /// Work for the process of the call just answered that need not make it wait: a process
+    /// with an exec in flight has its image checked at its next call, under `/proc/<pid>`,
+    /// whose first lookups are the dearest part of that. Its directory is opened, and looked
+    /// into, now: on a second CPU this overlaps with the kernel's exec.
     fn after_answer(&mut self) {
         for tgid in std::mem::take(&mut self.warm) {
             let Some(p) = self.procs.get_mut(&tgid) else {
