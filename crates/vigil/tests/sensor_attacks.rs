@@ -433,7 +433,11 @@ fn a_library_moved_after_it_was_allowed_is_checked_under_its_new_name() {
             &["/bin/sh", "-c", &script],
             &[],
         );
-        assert!(m1.exists(), "the allowed library did not load: {}", r.dump());
+        assert!(
+            m1.exists(),
+            "the allowed library did not load: {}",
+            r.dump()
+        );
         assert!(moved.join("lib.so").exists(), "not moved: {}", r.dump());
         assert!(
             !m2.exists(),

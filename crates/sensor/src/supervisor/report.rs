@@ -179,9 +179,7 @@ impl Supervisor<'_> {
         self.fill_cmdline(tgid);
         let p = self.procs.get(&tgid);
         let (exe, ppid, cmd, uid) = match p {
-            Some(p) => {
-                (p.exe.clone(), p.ppid, p.cmdline.clone(), p.uid)
-            }
+            Some(p) => (p.exe.clone(), p.ppid, p.cmdline.clone(), p.uid),
             None => (procfs::exe_path(tgid).unwrap_or_default(), 0, None, None),
         };
         Process {
