@@ -3,7 +3,8 @@
 //! - [`Event`] is the one model every producer fills and every exporter maps from;
 //!   constructors ([`Event::new`]) set the classification fields (`class_uid`, `type_uid`, …)
 //!   consistently, so a producer only says which class and activity it reports.
-//! - [`JsonLines`] writes events to any `Write` (stderr, a file), a line each, flushed per line.
+//! - [`JsonLines`] writes events to any `Write` (stderr, a file), a line each: at once, or
+//!   (lingering) routine activity within a bounded delay, in one write per burst.
 //!
 //! The wire format is documented once, in `docs/events.md`.
 //!

@@ -22,6 +22,8 @@ pub fn start(sink: &mut dyn Sink, device: &Device) -> io::Result<u32> {
     rustix::process::set_child_subreaper(Pid::from_raw(me as i32))?;
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let signals = sys::block_signals_to_fd(&crate::supervisor::HANDLED_SIGNALS)?;
+    // Both processes keep a copy of the sink: nothing kept back may be written twice.
+    sink.flush();
     match sys::fork()? {
         None => {
             // The supervisor: it creates its own signalfd for the same (still blocked) signals.

@@ -547,6 +547,14 @@ impl<'s> Supervisor<'s> {
             } else {
                 None
             };
+            // Events the sink keeps back are written by their deadline.
+            let timeout = match self.sink.due() {
+                Some(due) => {
+                    let left = due.saturating_duration_since(Instant::now());
+                    Some(timeout.map_or(left, |t| t.min(left)))
+                }
+                None => timeout,
+            };
             let (listener_ev, signal_ev, exited, ready, barrier_ev) = {
                 let mut fds: Vec<PollFd<'_>> = Vec::new();
                 // Without a signalfd (extension model), poll a never-ready placeholder: the
@@ -620,6 +628,9 @@ impl<'s> Supervisor<'s> {
                     sync = Some((ticket, rounds));
                 }
             }
+            if self.sink.due().is_some_and(|due| due <= Instant::now()) {
+                self.sink.flush();
+            }
             if signal_ev {
                 self.on_signals();
             }
@@ -645,6 +656,8 @@ impl<'s> Supervisor<'s> {
             }
             if let Some((ticket, rounds)) = sync {
                 if idle || rounds >= barrier::MAX_ROUNDS {
+                    // What was handled is written before the other thread goes on.
+                    self.sink.flush();
                     if let Some(b) = &self.barrier {
                         b.answer(ticket);
                     }
@@ -665,6 +678,7 @@ impl<'s> Supervisor<'s> {
         for t in left {
             self.on_exit(t);
         }
+        self.sink.flush();
         Ok(Outcome {
             exit_code: self.main_status.unwrap_or(1),
             observed: std::mem::take(&mut self.observed),

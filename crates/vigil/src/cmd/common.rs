@@ -34,17 +34,25 @@ pub fn load_policy(path: &Path) -> Result<Policy> {
         .map_err(|e| anyhow!(PolicyLoadError(e.render())))
 }
 
+/// How long routine activity events (an allowed exec, connect, a process exit, …) may wait
+/// to be written together with the next ones: a burst of them costs one write, not one each.
+/// Findings and the sensor's own events are written at once (see `JsonLines`).
+pub const EVENT_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Opens the event destination: `-` is stderr, anything else a file (appended to).
 pub fn open_events(dest: &str) -> Result<Box<dyn Sink>> {
     if dest == "-" {
-        return Ok(Box::new(JsonLines::new(std::io::stderr())));
+        return Ok(Box::new(JsonLines::lingering(
+            std::io::stderr(),
+            EVENT_LINGER,
+        )));
     }
     let f = OpenOptions::new()
         .create(true)
         .append(true)
         .open(dest)
         .with_context(|| format!("cannot open the events file `{dest}` (--events)"))?;
-    Ok(Box::new(JsonLines::new(f)))
+    Ok(Box::new(JsonLines::lingering(f, EVENT_LINGER)))
 }
 
 /// This sandbox, for events.
