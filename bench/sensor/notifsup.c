@@ -2,7 +2,7 @@
  * A minimal seccomp user-notification supervisor: the floor of a *notifying* sensor, and a
  * model of the work vigil does for a connect, for the cost breakdown in bench/sensor.
  *
- *   notifsup [--sync] [--onbehalf] CMD [ARGS...]
+ *   notifsup [--sync] [--onbehalf] [--pre US] [--post US] CMD [ARGS...]
  *
  * Notifies the same calls vigil notifies for the benchmark's workloads and their policy —
  * connect, execve/execveat, mmap/mprotect with PROT_EXEC — and allows everything else in the
@@ -15,10 +15,15 @@
  *                completion, return the result. Everything else continues.
  *   --sync       SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6+): the kernel wakes the
  *                supervisor and the caller synchronously, on the waker's CPU.
+ *   --pre US, --post US
+ *                busy-wait US microseconds before (after) each answer: a stand-in for a
+ *                supervisor's work before the answer (after it), to see what each microsecond
+ *                of it costs the caller.
  * No policy, no events, no bookkeeping: what is left between this and vigil is vigil's own work.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -171,18 +176,41 @@ static int64_t connect_for(int pid, int pidfd, const struct seccomp_data *d) {
     return ret;
 }
 
+/* Busy-waits `us` microseconds. */
+static void spin(long us) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    } while ((b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000 < us);
+}
+
 int main(int argc, char **argv) {
     int sync_wake = 0, onbehalf = 0, i = 1;
+    long pre_us = 0, post_us = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--sync"))
             sync_wake = 1;
+        else if ((!strcmp(argv[i], "--pre") || !strcmp(argv[i], "--post")) && i + 1 < argc) {
+            char *end;
+            long us = strtol(argv[i + 1], &end, 10);
+            if (*end || us < 0 || us > 1000000) {
+                fprintf(stderr, "notifsup: %s: not a number of microseconds: %s\n", argv[i], argv[i + 1]);
+                return 2;
+            }
+            if (argv[i][2] == 'p' && argv[i][3] == 'r')
+                pre_us = us;
+            else
+                post_us = us;
+            i++;
+        }
         else if (!strcmp(argv[i], "--onbehalf"))
             onbehalf = 1;
         else
             break;
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: notifsup [--sync] [--onbehalf] CMD [ARGS...]\n");
+        fprintf(stderr, "usage: notifsup [--sync] [--onbehalf] [--pre US] [--post US] CMD [ARGS...]\n");
         return 2;
     }
     build();
@@ -245,7 +273,9 @@ int main(int argc, char **argv) {
             } else {
                 resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
             }
+            spin(pre_us);
             ioctl(lfd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+            spin(post_us);
         } else if (p.revents & (POLLHUP | POLLERR)) {
             break;
         }
