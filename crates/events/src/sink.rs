@@ -33,9 +33,8 @@ pub struct JsonLines<W: Write> {
     out: W,
     dropped: u64,
     buf: Vec<u8>,
-    /// Lines kept back, and how many.
+    /// Lines kept back.
     kept: Vec<u8>,
-    kept_events: u64,
     linger: Option<Duration>,
     /// When the oldest line kept back must be written.
     due: Option<Instant>,
@@ -43,6 +42,9 @@ pub struct JsonLines<W: Write> {
 
 /// Most bytes a lingering sink keeps back before it writes them.
 const KEEP_MAX: usize = 64 * 1024;
+
+/// The most bytes a pipe takes in one write atomically (Linux's `PIPE_BUF`).
+const PIPE_BUF: usize = 4096;
 
 impl<W: Write> JsonLines<W> {
     /// A sink writing each event to `out` as it comes.
@@ -52,7 +54,6 @@ impl<W: Write> JsonLines<W> {
             dropped: 0,
             buf: Vec::with_capacity(1024),
             kept: Vec::new(),
-            kept_events: 0,
             linger: None,
             due: None,
         }
@@ -72,20 +73,37 @@ impl<W: Write> JsonLines<W> {
             && event.severity_id <= crate::Severity::Informational as u8
     }
 
+    /// Writes the lines kept, in writes of whole lines of at most [`PIPE_BUF`] bytes together
+    /// (a longer line alone): a pipe takes such a write whole or not at all, so a reader never
+    /// sees a torn line, even when the other end is full and the file is non-blocking (the
+    /// function shares vigil's stderr and can make it so).
     fn write_kept(&mut self) {
-        if self.kept.is_empty() {
-            return;
-        }
-        if self
-            .out
-            .write_all(&self.kept)
-            .and_then(|()| self.out.flush())
-            .is_err()
-        {
-            self.dropped += self.kept_events;
+        let mut rest = &self.kept[..];
+        while !rest.is_empty() {
+            let mut end = 0;
+            let mut lines = 0;
+            while end < rest.len() {
+                let next = rest[end..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(rest.len(), |i| end + i + 1);
+                if lines > 0 && next > PIPE_BUF {
+                    break;
+                }
+                end = next;
+                lines += 1;
+            }
+            if self
+                .out
+                .write_all(&rest[..end])
+                .and_then(|()| self.out.flush())
+                .is_err()
+            {
+                self.dropped += lines;
+            }
+            rest = &rest[end..];
         }
         self.kept.clear();
-        self.kept_events = 0;
         self.due = None;
     }
 }
@@ -100,7 +118,6 @@ impl<W: Write> Sink for JsonLines<W> {
         self.buf.push(b'\n');
         if let Some(linger) = self.linger {
             self.kept.extend_from_slice(&self.buf);
-            self.kept_events += 1;
             if !Self::routine(event) || self.kept.len() >= KEEP_MAX {
                 self.write_kept();
             } else if self.due.is_none() {
@@ -184,8 +201,7 @@ mod tests {
                     String::from_utf8_lossy(chunk)
                         .lines()
                         .map(|l| {
-                            let v: serde_json::Value =
-                                serde_json::from_str(l).unwrap_or_default();
+                            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
                             v["message"].as_str().unwrap_or_default().to_string()
                         })
                         .collect()
@@ -223,8 +239,43 @@ mod tests {
         assert_eq!(s.due(), None);
         // So is activity above informational (an alert in detect mode), and the sensor's own.
         s.emit(&event(Class::Network, Severity::Medium, "alerted connect"));
-        s.emit(&event(Class::ApplicationLifecycle, Severity::Informational, "stop"));
+        s.emit(&event(
+            Class::ApplicationLifecycle,
+            Severity::Informational,
+            "stop",
+        ));
         assert_eq!(out.messages().len(), 3);
+    }
+
+    #[test]
+    fn kept_lines_go_out_in_writes_a_pipe_takes_whole() {
+        let out = Writes::default();
+        let mut s = JsonLines::lingering(out.clone(), Duration::from_secs(60));
+        let long = "x".repeat(5000);
+        for i in 0..12 {
+            s.emit(&event(
+                Class::Process,
+                Severity::Informational,
+                &format!("e{i}"),
+            ));
+        }
+        s.emit(&event(Class::Process, Severity::Informational, &long));
+        s.flush();
+        let writes = out.0.lock().map(|w| w.clone()).unwrap_or_default();
+        assert!(writes.len() > 1, "{} bytes in one write", writes[0].len());
+        for w in &writes {
+            assert!(w.ends_with(b"\n"), "a write ends mid-line");
+            let lines = w.iter().filter(|b| **b == b'\n').count();
+            assert!(
+                w.len() <= PIPE_BUF || lines == 1,
+                "{} bytes, {lines} lines",
+                w.len()
+            );
+        }
+        let all: Vec<String> = out.messages().concat();
+        let mut want: Vec<String> = (0..12).map(|i| format!("e{i}")).collect();
+        want.push(long);
+        assert_eq!(all, want);
     }
 
     #[test]

@@ -154,10 +154,20 @@ pub fn exe_identity_at(dir: BorrowedFd<'_>) -> io::Result<Identity> {
     Ok((st.st_dev, st.st_ino))
 }
 
-/// Looks up, and so brings into the kernel's caches, the entry of the `/proc` directory `dir`
-/// that checking an exec reads: the first lookup costs several times what later ones do.
+/// What `readlink <dir>/fd/<fd>` says, for the `/proc` directory `dir` of a process (see
+/// [`fd_target`]).
+pub fn fd_target_at(dir: BorrowedFd<'_>, fd: i32) -> io::Result<String> {
+    let p = rustix::fs::readlinkat(dir, format!("fd/{fd}"), Vec::new())?;
+    Ok(p.to_string_lossy().into_owned())
+}
+
+/// Looks up, and so brings into the kernel's caches, the entries of the `/proc` directory
+/// `dir` that checking an exec and naming mapped files read: the first lookup of each costs
+/// several times what later ones do.
 pub fn warm_up(dir: BorrowedFd<'_>) {
-    let _ = rustix::fs::statat(dir, "exe", rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+    for name in ["exe", "fd"] {
+        let _ = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+    }
 }
 
 /// The executable of `pid` as a path (`readlink /proc/<pid>/exe`).

@@ -395,9 +395,9 @@ fn preloaded_library_is_not_loaded() {
     }
 }
 
-/// Mapped files are named by what they are, with a name found before for the same file used
-/// again only if it still leads to it: a library allowed under one name and then moved is
-/// checked under its new one.
+/// A mapped file is checked under the name it has when it is mapped: a library allowed under one
+/// name and then moved is refused under its new one (a regression test for any cache of names:
+/// a review showed one keyed by the file's identity accepting a stale name).
 #[test]
 fn a_library_moved_after_it_was_allowed_is_checked_under_its_new_name() {
     for user in users() {

@@ -11,7 +11,6 @@ use super::{Call, Reply, Supervisor, Verdict};
 use crate::arch::Sys;
 use crate::image::exec_chain;
 use crate::procfs;
-use std::os::fd::AsFd;
 use vigil_events::{Outcome, Severity};
 use vigil_policy::{Mode, Section};
 
@@ -77,40 +76,17 @@ impl Supervisor<'_> {
         p.exe == path || exec_chain(&p.exe).iter().any(|f| f == path)
     }
 
-    /// The name of the file that the fd `fd` of the caller is, for a mapping of it.
-    ///
-    /// A copy of the fd (`pidfd_getfd`) tells the file's identity, and a name found before for
-    /// the same file is used again if it still leads to it (a `stat` of the name), without
-    /// asking `/proc/<pid>/fd`: the first lookup there for a process is one of the dearest
-    /// things the supervisor does, and every process maps the same few libraries. (A file with
-    /// several hard links may be named by another of them than the one it was opened by: the
-    /// same file either way.) Only the caller's process's fd table can be read that way, which
-    /// is the caller's unless it is a thread created without `CLONE_FILES`: such a thread's fd,
-    /// or one that cannot be copied, is named through `/proc/<tid>/fd`.
-    fn mapped_file(&mut self, c: &Call, fd: i32) -> std::io::Result<String> {
-        let ours = (c.tid == c.tgid)
-            .then(|| self.getfd(c, fd as u64).ok())
-            .flatten();
-        let id = ours
-            .as_ref()
-            .and_then(|f| rustix::fs::fstat(f).ok())
-            .map(|st| (st.st_dev, st.st_ino));
-        let (Some(ours), Some(id)) = (ours, id) else {
-            return procfs::fd_target(c.tid, fd);
-        };
-        if let Some(name) = self.mapped_names.get(&id) {
-            if procfs::identity(name).is_ok_and(|now| now == id) {
-                return Ok(name.clone());
-            }
+    /// The name of the file that the fd `fd` of the caller is, for a mapping of it: what the
+    /// kernel says (`readlink /proc/<pid>/fd/<fd>`), under the process's `/proc` directory when
+    /// it is held open and warm (see `after_answer`), which is the caller's fd table when the
+    /// caller is the process's main thread (another thread may have been created without
+    /// `CLONE_FILES`: its own is read through `/proc/<tid>`). The fd is not copied (a copy
+    /// could end up the last reference of a socket, whose close can block).
+    fn mapped_file(&self, c: &Call, fd: i32) -> std::io::Result<String> {
+        match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
+            Some(dir) => procfs::fd_target_at(dir, fd),
+            None => procfs::fd_target(c.tid, fd),
         }
-        let name = crate::resolve::fd_path(ours.as_fd());
-        if name.is_empty() {
-            return procfs::fd_target(c.tid, fd);
-        }
-        if name.starts_with('/') {
-            self.mapped_names.insert(id, name.clone());
-        }
-        Ok(name)
     }
 
     pub(super) fn on_exec_memory(&mut self, c: &Call) -> Reply {
@@ -163,7 +139,30 @@ impl Supervisor<'_> {
         if self.cfg.mode != Mode::Enforce {
             return true;
         }
-        let maps = procfs::maps(c.tgid).unwrap_or_default();
+        // The caller's own number: it is in the call, so its memory is there to read (the
+        // process's main thread may have exited, leaving `/proc/<tgid>/maps` empty).
+        let maps = match procfs::maps(c.tid) {
+            Ok(m) if !m.is_empty() => m,
+            // The caller is gone: there is nothing to answer.
+            _ if !self.still_valid(c.id) => return true,
+            // Unreadable (the supervisor out of file descriptors, say): fail closed.
+            other => {
+                let why = match other {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "empty".to_string(),
+                };
+                procfs::kill_process(c.tgid);
+                self.stats.killed += 1;
+                self.report_incident(
+                    c,
+                    "files.exec_map.unverified",
+                    format!("The executable mappings of process {} could not be read to check them ({why}); process killed (fail closed)", c.tgid),
+                    Severity::High,
+                    Outcome::Killed,
+                );
+                return false;
+            }
+        };
         let bad = maps
             .iter()
             .filter(|m| m.exec && !m.is_anonymous())

@@ -360,9 +360,10 @@ pub struct Supervisor<'s> {
     root_check: crate::resolve::RootCheck,
     /// `#!` lines of executed files (see `shebang_of`).
     shebangs: Cache<FileKey, Option<(String, Option<String>)>>,
-    /// Names of files mapped executable, by what they are (see `mapped_file`).
-    mapped_names: Cache<Identity, String>,
 }
+
+/// Most `/proc/<pid>` directories held open at once (see `Supervisor::after_answer`).
+const PROC_DIRS: usize = 64;
 
 /// Most entries in each of the supervisor's caches of what files say or are named.
 const FILE_CACHE: usize = 512;
@@ -468,7 +469,6 @@ impl<'s> Supervisor<'s> {
             deferred: Vec::new(),
             warm: Vec::new(),
             shebangs: Cache::new(),
-            mapped_names: Cache::new(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
             groups_fixed: false,
@@ -923,15 +923,18 @@ impl<'s> Supervisor<'s> {
     }
 
     /// Work for the process of the call just answered that need not make it wait: a process
-    /// with an exec in flight has its image checked at its next call, under `/proc/<pid>`,
-    /// whose first lookups are the dearest part of that. Its directory is opened, and looked
-    /// into, now: on a second CPU this overlaps with the kernel's exec.
+    /// with an exec in flight has its image checked at its next call, and the libraries its
+    /// new program maps named, under `/proc/<pid>`, whose first lookups are the dearest part
+    /// of either. Its directory is opened, and looked into, now: on a second CPU this overlaps
+    /// with the kernel's exec. At most [`PROC_DIRS`] are held: each is a file descriptor for
+    /// as long as its process lives, and the rest are looked up by number as before.
     fn after_answer(&mut self) {
         for tgid in std::mem::take(&mut self.warm) {
+            let held = self.procs.values().filter(|p| p.dir.is_some()).count();
             let Some(p) = self.procs.get_mut(&tgid) else {
                 continue;
             };
-            if p.dir.is_some() || p.exited {
+            if p.dir.is_some() || p.exited || held >= PROC_DIRS {
                 continue;
             }
             if let Ok(dir) = procfs::open_dir(tgid) {

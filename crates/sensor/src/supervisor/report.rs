@@ -150,6 +150,9 @@ impl Supervisor<'_> {
 
     /// Writes the events kept while answering, in order, building the reports kept.
     pub(crate) fn flush_deferred(&mut self) {
+        // The events of the reports built here are written here, in order: not kept back
+        // again behind those of a kill (which flushes while its call is being handled).
+        let deferring = std::mem::replace(&mut self.defer_events, false);
         for d in std::mem::take(&mut self.deferred) {
             match d {
                 Deferred::Event(e) => self.sink.emit(&e),
@@ -161,6 +164,7 @@ impl Supervisor<'_> {
                 } => self.report_decision(&call, &decision, verdict, new_obs),
             }
         }
+        self.defer_events = deferring;
     }
 
     /// Reads the command line of `tgid` if it is not known yet (see `process_of`).
