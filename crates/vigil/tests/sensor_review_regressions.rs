@@ -883,3 +883,97 @@ fn an_exec_from_a_thread_that_switched_user_is_refused_with_a_finding() {
     assert!(r.stdout.contains("thread_exec err 13"), "{}", r.dump());
     assert!(!r.findings("sensor.credentials").is_empty(), "{}", r.dump());
 }
+
+/// Review (2026-11-27): after an allowed executable mapping, the process's mappings are read
+/// again before its next call is answered, to catch a descriptor swapped after the check. That
+/// read failed open: with the supervisor out of file descriptors (a function can make it hold
+/// one per sleeping process), an empty list passed. Now a mapping list that cannot be read
+/// kills the process. The supervisor's descriptor limit is lowered step by step until that
+/// read is the first thing to fail; whatever fails, the library's constructor must never get
+/// to write its marker unchecked, and at one of the limits the check itself must fail closed.
+#[test]
+fn unreadable_mappings_after_an_allowed_library_fail_closed() {
+    for user in users() {
+        let dir = workdir("maps-emfile");
+        let lib = dir.join("ok.so");
+        std::fs::copy(&env().evil_so, &lib).expect("copy");
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{}, /usr/bin/env]\nfiles:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                env().attack.display(),
+                dir.display(),
+                libs().replacen('[', &format!("[{}, ", lib.display()), 1),
+            ),
+        );
+        let mut failed_closed = Vec::new();
+        let mut outcomes = Vec::new();
+        for limit in 6..=24 {
+            let marker = dir.join(format!("marker-{limit}"));
+            let events = dir.join(format!("events-limit-{limit}.jsonl"));
+            let mut c = std::process::Command::new("timeout");
+            c.args(["60", "prlimit", &format!("--nofile={limit}:{limit}"), "--"]);
+            if user == User::Nobody {
+                c.args([
+                    "setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    "--",
+                ]);
+            }
+            let out = c
+                .arg(&env().vigil)
+                .args(["run", "--policy"])
+                .arg(&pol)
+                .arg("--events")
+                .arg(&events)
+                .args(["--", "/usr/bin/env"])
+                .arg(format!("LD_PRELOAD={}", lib.display()))
+                .arg(format!("VIGIL_TEST_MARKER={}", marker.display()))
+                .arg(&env().attack)
+                .arg("noop")
+                .current_dir(&dir)
+                .output()
+                .expect("prlimit runs");
+            let code = out.status.code().unwrap_or(-1);
+            assert_ne!(code, 124, "limit {limit}: vigil hung");
+            let evs = read_events(&events);
+            let unverified = evs.iter().any(|e| {
+                e["class_uid"] == 2004 && e["finding_info"]["uid"] == "files.exec_map.unverified"
+            });
+            if unverified {
+                assert!(
+                    !marker.exists(),
+                    "limit {limit}: killed, yet the constructor wrote"
+                );
+                assert_eq!(
+                    code,
+                    137,
+                    "limit {limit}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                failed_closed.push(limit);
+            }
+            outcomes.push(format!(
+                "limit {limit}: exit {code}, marker {}, unverified {unverified}: {}",
+                marker.exists(),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+            ));
+        }
+        assert!(
+            !failed_closed.is_empty(),
+            "no limit made the mapping check fail closed:\n{}",
+            outcomes.join("\n")
+        );
+        // With enough descriptors, the allowed library loads and its constructor writes.
+        assert!(
+            dir.join("marker-24").exists(),
+            "the allowed library did not load:\n{}",
+            outcomes.join("\n")
+        );
+    }
+}
