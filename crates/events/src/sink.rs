@@ -69,7 +69,15 @@ impl<W: Write> JsonLines<W> {
 
     /// Whether `event` may wait: informational activity, not a finding or the sensor's own.
     fn routine(event: &Event) -> bool {
-        matches!(event.class_uid, 1001 | 1005 | 1007 | 4001)
+        use crate::Class;
+        [
+            Class::FileSystem,
+            Class::Module,
+            Class::Process,
+            Class::Network,
+        ]
+        .iter()
+        .any(|c| c.uid() == event.class_uid)
             && event.severity_id <= crate::Severity::Informational as u8
     }
 

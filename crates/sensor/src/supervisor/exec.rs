@@ -161,7 +161,7 @@ impl Supervisor<'_> {
                 } else {
                     None
                 };
-                self.warm.push(c.tgid);
+                self.warm = Some(c.tgid);
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     // First polled a millisecond from now: the kernel has hardly started.
                     p.exec_polled = Some(Instant::now());
@@ -278,11 +278,9 @@ impl Supervisor<'_> {
     }
 
     fn exec_mismatch(&mut self, tgid: u32, tid: u32, pe: &PendingExec, found: String) {
-        procfs::kill_process(tgid);
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.pending_execs.clear();
         }
-        self.stats.killed += 1;
         let c = Call {
             id: 0,
             tid,
@@ -290,7 +288,7 @@ impl Supervisor<'_> {
             sys: crate::arch::Sys::execve,
             args: [0; 6],
         };
-        self.report_incident(
+        self.kill_and_report(
             &c,
             "process.exec.swapped",
             format!(
@@ -298,7 +296,6 @@ impl Supervisor<'_> {
                 pe.path
             ),
             Severity::Critical,
-            Outcome::Killed,
         );
     }
 

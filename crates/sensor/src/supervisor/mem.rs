@@ -11,7 +11,7 @@ use super::{Call, Reply, Supervisor, Verdict};
 use crate::arch::Sys;
 use crate::image::exec_chain;
 use crate::procfs;
-use vigil_events::{Outcome, Severity};
+use vigil_events::Severity;
 use vigil_policy::{Mode, Section};
 
 impl Supervisor<'_> {
@@ -141,28 +141,32 @@ impl Supervisor<'_> {
         }
         // The caller's own number: it is in the call, so its memory is there to read (the
         // process's main thread may have exited, leaving `/proc/<tgid>/maps` empty).
-        let maps = match procfs::maps(c.tid) {
-            Ok(m) if !m.is_empty() => m,
-            // The caller is gone: there is nothing to answer.
-            _ if !self.still_valid(c.id) => return true,
-            // Unreadable (the supervisor out of file descriptors, say): fail closed.
-            other => {
-                let why = match other {
-                    Err(e) => e.to_string(),
-                    Ok(_) => "empty".to_string(),
-                };
-                procfs::kill_process(c.tgid);
-                self.stats.killed += 1;
-                self.report_incident(
-                    c,
-                    "files.exec_map.unverified",
-                    format!("The executable mappings of process {} could not be read to check them ({why}); process killed (fail closed)", c.tgid),
-                    Severity::High,
-                    Outcome::Killed,
-                );
-                return false;
-            }
+        let why = match procfs::maps(c.tid) {
+            Ok(m) if !m.is_empty() => return self.check_maps(c, &m),
+            Ok(_) => "empty".to_string(),
+            Err(e) => e.to_string(),
         };
+        if !self.still_valid(c.id) {
+            // The call is gone (a signal interrupted it): nothing to answer, and the check is
+            // still owed, at the process's next call.
+            if let Some(p) = self.procs.get_mut(&c.tgid) {
+                p.maps_dirty = true;
+            }
+            return true;
+        }
+        // Unreadable (the supervisor out of file descriptors, say): fail closed.
+        self.kill_and_report(
+            c,
+            "files.exec_map.unverified",
+            format!("The executable mappings of process {} could not be read to check them ({why}); process killed (fail closed)", c.tgid),
+            Severity::High,
+        );
+        false
+    }
+
+    /// Every executable file mapping in `maps` must be of an allowed file; else the process is
+    /// killed. Returns false when it was.
+    fn check_maps(&mut self, c: &Call, maps: &[procfs::Mapping]) -> bool {
         let bad = maps
             .iter()
             .filter(|m| m.exec && !m.is_anonymous())
@@ -173,14 +177,11 @@ impl Supervisor<'_> {
         let Some(bad) = bad else {
             return true;
         };
-        procfs::kill_process(c.tgid);
-        self.stats.killed += 1;
-        self.report_incident(
+        self.kill_and_report(
             c,
             "files.exec_map.swapped",
             format!("{bad} is mapped executable but was not the file checked (descriptor replaced after the check); process killed"),
             Severity::Critical,
-            Outcome::Killed,
         );
         false
     }

@@ -342,8 +342,9 @@ pub struct Supervisor<'s> {
     /// through or denied, which are built from them) wait in `deferred` until it is answered.
     defer_events: bool,
     deferred: Vec<report::Deferred>,
-    /// Processes whose `/proc` directory is to be opened after the answer (see `after_answer`).
-    warm: Vec<u32>,
+    /// The process whose `/proc` directory is to be opened after the answer (see
+    /// `after_answer`).
+    warm: Option<u32>,
     /// The supervisor has no capabilities and the first process had its credentials: then so
     /// does every process with its ids (see `tgid_of`).
     tree_creds_same: bool,
@@ -467,7 +468,7 @@ impl<'s> Supervisor<'s> {
             barrier: None,
             defer_events: false,
             deferred: Vec::new(),
-            warm: Vec::new(),
+            warm: None,
             shebangs: Cache::new(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
@@ -929,18 +930,19 @@ impl<'s> Supervisor<'s> {
     /// with the kernel's exec. At most [`PROC_DIRS`] are held: each is a file descriptor for
     /// as long as its process lives, and the rest are looked up by number as before.
     fn after_answer(&mut self) {
-        for tgid in std::mem::take(&mut self.warm) {
-            let held = self.procs.values().filter(|p| p.dir.is_some()).count();
-            let Some(p) = self.procs.get_mut(&tgid) else {
-                continue;
-            };
-            if p.dir.is_some() || p.exited || held >= PROC_DIRS {
-                continue;
-            }
-            if let Ok(dir) = procfs::open_dir(tgid) {
-                procfs::warm_up(dir.as_fd());
-                p.dir = Some(dir);
-            }
+        let Some(tgid) = self.warm.take() else {
+            return;
+        };
+        let held = self.procs.values().filter(|p| p.dir.is_some()).count();
+        let Some(p) = self.procs.get_mut(&tgid) else {
+            return;
+        };
+        if p.dir.is_some() || p.exited || held >= PROC_DIRS {
+            return;
+        }
+        if let Ok(dir) = procfs::open_dir(tgid) {
+            procfs::warm_up(dir.as_fd());
+            p.dir = Some(dir);
         }
     }
 

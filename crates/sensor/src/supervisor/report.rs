@@ -441,6 +441,20 @@ impl Supervisor<'_> {
         self.emit(f);
     }
 
+    /// Kills the caller's process at once (what it runs was not checked, so it must not go
+    /// on), then reports why.
+    pub(crate) fn kill_and_report(
+        &mut self,
+        c: &Call,
+        rule: &'static str,
+        title: String,
+        severity: Severity,
+    ) {
+        procfs::kill_process(c.tgid);
+        self.stats.killed += 1;
+        self.report_incident(c, rule, title, severity, Outcome::Killed);
+    }
+
     /// `status`: the exit code (128+N for signal N) and the signal, when the supervisor
     /// reaped the process itself.
     pub(crate) fn report_exit(&mut self, tgid: u32, status: Option<(i32, Option<i32>)>) {
