@@ -36,6 +36,12 @@ fn attack(user: User, dir: &Path, pol: &str, args: &[&str]) -> Run {
     )
 }
 
+/// `vigil run` arguments for enforce mode without Landlock: the supervisor's own checks alone
+/// (what stops a swapped program where the kernel has no Landlock).
+fn enforce_without_landlock(pol: &str) -> [&str; 6] {
+    ["run", "--policy", pol, "--mode", "enforce", "--no-landlock"]
+}
+
 /// Runs `python3 -c code` as `user` in enforce mode under the policy `text` (written to
 /// `dir`), with `envs` for vigil.
 fn enforce_python(user: User, dir: &Path, text: &str, code: &str, envs: &[(&str, &str)]) -> Run {
@@ -645,14 +651,7 @@ fn a_swapped_exec_of_the_running_program_is_still_verified() {
         let r = vigil(
             user,
             &dir,
-            &[
-                "run",
-                "--policy",
-                &pol,
-                "--mode",
-                "enforce",
-                "--no-landlock",
-            ],
+            &enforce_without_landlock(&pol),
             &[&attack, "reexec_race", &attack, &evil, &d, "0"],
             &[],
         );
@@ -748,14 +747,7 @@ print("attempts done", flush=True)
         let r = vigil(
             user,
             &dir,
-            &[
-                "run",
-                "--policy",
-                &pol,
-                "--mode",
-                "enforce",
-                "--no-landlock",
-            ],
+            &enforce_without_landlock(&pol),
             &["/usr/bin/python3", "-c", &code],
             &[],
         );
