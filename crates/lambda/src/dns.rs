@@ -645,14 +645,14 @@ not-an-ip bogus
 ";
 
     /// A fixture file of its own (tests run in parallel: a shared file could be read while
-    /// another test rewrites it).
-    fn tmp(name: &str, text: &str) -> PathBuf {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!("vigil-dns-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::SeqCst)));
-        std::fs::write(&p, text).unwrap();
-        p
+    /// another test rewrites it), removed when the returned path drops.
+    fn tmp(name: &str, text: &str) -> tempfile::TempPath {
+        let mut f = tempfile::Builder::new()
+            .prefix(&format!("vigil-dns-{name}-"))
+            .tempfile()
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f.into_temp_path()
     }
 
     #[test]
@@ -835,17 +835,20 @@ not-an-ip bogus
         ("short.corp.example", "192.0.2.99"),
     ];
 
-    /// A resolver using the hosts fixture and `server` (on its own port) as name server.
-    fn resolver_for(server: SocketAddr, options: &str) -> Resolver {
+    /// A resolver using the hosts fixture and `server` (on its own port) as name server, and
+    /// the fixture's file, to be kept while the resolver is used.
+    fn resolver_for(server: SocketAddr, options: &str) -> (tempfile::TempPath, Resolver) {
         let mut conf = parse_resolv_conf(options);
         conf.nameservers = vec![server];
-        Resolver::with_conf(tmp("hosts", HOSTS_FIXTURE), conf)
+        let hosts = tmp("hosts", HOSTS_FIXTURE);
+        let r = Resolver::with_conf(hosts.to_path_buf(), conf);
+        (hosts, r)
     }
 
     #[test]
     fn dns_answers_a_and_aaaa_v4_first() {
         let s = TestServer::start(ZONE, false);
-        let r = resolver_for(s.addr, "options timeout:1 attempts:1");
+        let (_hosts, r) = resolver_for(s.addr, "options timeout:1 attempts:1");
         let ips = r.lookup("API.example.com.").unwrap();
         assert_eq!(
             ips,
@@ -879,11 +882,10 @@ not-an-ip bogus
     #[test]
     fn hosts_file_wins_and_localhost_is_loopback() {
         // No server at all: these never reach DNS.
-        let r = Resolver::with_files(
-            tmp("hosts", HOSTS_FIXTURE),
-            tmp("none.conf", "nameserver 127.0.0.1\n"),
-        )
-        .deadline(Duration::from_millis(200));
+        let hosts = tmp("hosts", HOSTS_FIXTURE);
+        let conf = tmp("none.conf", "nameserver 127.0.0.1\n");
+        let r = Resolver::with_files(hosts.to_path_buf(), conf.to_path_buf())
+            .deadline(Duration::from_millis(200));
         assert_eq!(
             r.lookup("Collector.internal").unwrap(),
             ["10.0.0.7", "10.0.0.8"].map(|s| s.parse::<IpAddr>().unwrap())
@@ -914,7 +916,7 @@ not-an-ip bogus
     #[test]
     fn search_domains_are_tried() {
         let s = TestServer::start(ZONE, false);
-        let r = resolver_for(s.addr, "search corp.example\noptions timeout:1 attempts:1");
+        let (_hosts, r) = resolver_for(s.addr, "search corp.example\noptions timeout:1 attempts:1");
         assert_eq!(
             r.lookup("short").unwrap(),
             ["192.0.2.99".parse::<IpAddr>().unwrap()]
@@ -924,7 +926,7 @@ not-an-ip bogus
     #[test]
     fn truncated_answers_are_asked_again_over_tcp() {
         let s = TestServer::start(ZONE, true);
-        let r = resolver_for(s.addr, "options timeout:1 attempts:1");
+        let (_hosts, r) = resolver_for(s.addr, "options timeout:1 attempts:1");
         assert_eq!(
             r.lookup("api.example.com").unwrap(),
             ["192.0.2.10", "192.0.2.11", "2001:db8::10"].map(|s| s.parse::<IpAddr>().unwrap())
@@ -936,8 +938,9 @@ not-an-ip bogus
     fn a_silent_server_gives_a_timeout_within_the_deadline() {
         // A bound socket that never answers.
         let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let r = resolver_for(silent.local_addr().unwrap(), "options timeout:5 attempts:2")
-            .deadline(Duration::from_millis(300));
+        let (_hosts, r) =
+            resolver_for(silent.local_addr().unwrap(), "options timeout:5 attempts:2");
+        let r = r.deadline(Duration::from_millis(300));
         let e = r.lookup("api.example.com").unwrap_err();
         assert!(matches!(e, DnsError::Timeout { .. }), "{e}");
         assert!(e.to_string().contains("127.0.0.1"), "{e}");
@@ -970,7 +973,7 @@ not-an-ip bogus
                 let _ = udp.send_to(&good, from);
             }
         });
-        let r = resolver_for(addr, "options timeout:1 attempts:1");
+        let (_hosts, r) = resolver_for(addr, "options timeout:1 attempts:1");
         let ips = r.lookup("api.example.com").unwrap();
         assert!(
             !ips.contains(&"10.0.0.1".parse::<IpAddr>().unwrap()),

@@ -10,20 +10,15 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
-static SEQ: AtomicUsize = AtomicUsize::new(0);
 
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vigil-from-events-{}-{}-{name}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder, removed when the returned guard drops.
+fn workdir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("vigil-from-events-{name}-"))
+        .tempdir()
+        .expect("temp dir")
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -84,7 +79,8 @@ fn body(text: &str) -> String {
 
 #[test]
 fn staging_and_production_logs_become_a_policy() {
-    let dir = workdir("fixtures");
+    let tmp = workdir("fixtures");
+    let dir = tmp.path();
     let staging = fixture("orders-export-staging.log");
     let prod = fixture("orders-export-prod.json");
     let out = dir.join("vigil.yaml");
@@ -164,7 +160,8 @@ fn staging_and_production_logs_become_a_policy() {
 
 #[test]
 fn merging_keeps_the_users_rules_and_is_idempotent() {
-    let dir = workdir("merge");
+    let tmp = workdir("merge");
+    let dir = tmp.path();
     let out = dir.join("vigil.yaml");
     std::fs::write(
         &out,
@@ -203,7 +200,8 @@ fn merging_keeps_the_users_rules_and_is_idempotent() {
 
 #[test]
 fn an_unreadable_file_is_an_error_naming_it_and_nothing_is_written() {
-    let dir = workdir("unreadable");
+    let tmp = workdir("unreadable");
+    let dir = tmp.path();
     let staging = fixture("orders-export-staging.log");
     let r = vigil(
         &dir,
@@ -229,7 +227,8 @@ fn an_unreadable_file_is_an_error_naming_it_and_nothing_is_written() {
 
 #[test]
 fn an_invalid_existing_policy_is_reported_and_left_alone() {
-    let dir = workdir("invalid-out");
+    let tmp = workdir("invalid-out");
+    let dir = tmp.path();
     let bad = "version: 1\nnetwork:\n  connect: [10.0.0.1]\n";
     std::fs::write(dir.join("vigil.yaml"), bad).expect("write");
     let staging = fixture("orders-export-staging.log");
@@ -259,7 +258,8 @@ fn an_invalid_existing_policy_is_reported_and_left_alone() {
 
 #[test]
 fn logs_without_vigil_events_are_an_error() {
-    let dir = workdir("no-events");
+    let tmp = workdir("no-events");
+    let dir = tmp.path();
     std::fs::write(
         dir.join("app.log"),
         "START RequestId: 1 Version: $LATEST\n{\"level\":\"INFO\",\"message\":\"hello\"}\nEND RequestId: 1\n",
@@ -283,7 +283,8 @@ fn logs_without_vigil_events_are_an_error() {
 #[test]
 fn gzip_exports_and_standard_input_are_read() {
     use flate2::write::GzEncoder;
-    let dir = workdir("gzip");
+    let tmp = workdir("gzip");
+    let dir = tmp.path();
     let text = std::fs::read(fixture("orders-export-staging.log")).expect("fixture");
     // S3 exports of CloudWatch Logs are gzip files, possibly of several members.
     let middle = text[..text.len() / 2]
@@ -327,7 +328,8 @@ fn gzip_exports_and_standard_input_are_read() {
 /// function's own output between them, rebuild the very policy that the run learned.
 #[test]
 fn the_events_of_a_learn_run_rebuild_its_policy() {
-    let dir = workdir("learn");
+    let tmp = workdir("learn");
+    let dir = tmp.path();
     let script = format!(
         "echo report > {0}/out.txt; /bin/ls {0} > /dev/null; /bin/cat {0}/out.txt",
         dir.display()

@@ -3,8 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 /// The sensor finding codes of `vigil scan template`.
 pub const SENSOR_CODES: [&str; 4] = [
@@ -94,23 +93,14 @@ pub fn parse_yaml(text: &str) -> Yaml {
     done.expect("a YAML document")
 }
 
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-pub fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vigil-template-{}-{}-{name}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 /// Scans `files` (name, text) written into a fresh directory; returns the sensor findings as
 /// `code (resource)`.
 pub fn sensor_findings(name: &str, files: &[(&str, &str)]) -> Vec<String> {
-    let dir = tempdir(name);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("vigil-template-{name}-"))
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     for (file, text) in files {
         let path = dir.join(file);
         if let Some(parent) = path.parent() {
@@ -118,7 +108,7 @@ pub fn sensor_findings(name: &str, files: &[(&str, &str)]) -> Vec<String> {
         }
         std::fs::write(path, text).expect("write template");
     }
-    scan_sensor_findings(&dir)
+    scan_sensor_findings(dir)
 }
 
 /// Scans `dir` as `vigil scan template DIR` does; returns the sensor findings as

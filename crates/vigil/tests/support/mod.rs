@@ -43,11 +43,20 @@ fn gcc(out: &Path, args: &[&str]) {
 
 pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("vigil-it-{}-{}", std::process::id(), nanos()));
+        remove_stale_run_dirs();
+        let dir = std::env::temp_dir().join(format!(
+            "{RUN_DIR_PREFIX}{}-{}",
+            std::process::id(),
+            nanos()
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let vigil = dir.join("vigil");
-        std::fs::copy(env!("CARGO_BIN_EXE_vigil"), &vigil).expect("copy vigil");
+        // A debug `vigil` is over 100 MB: a hard link costs nothing where /tmp and the
+        // target directory share a filesystem; a copy otherwise.
+        if std::fs::hard_link(env!("CARGO_BIN_EXE_vigil"), &vigil).is_err() {
+            std::fs::copy(env!("CARGO_BIN_EXE_vigil"), &vigil).expect("copy vigil");
+        }
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attacks");
         let attack = dir.join("attack");
         gcc(
@@ -78,7 +87,11 @@ pub fn env() -> &'static Env {
             ],
         );
         for f in [&vigil, &attack, &marker, &marker_static, &evil_so] {
-            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            // `vigil` may be a link to the build's own file: changed only if it must be.
+            let mode = std::fs::metadata(f).expect("stat").permissions().mode() & 0o7777;
+            if mode != 0o755 {
+                std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
         }
         Env {
             dir,
@@ -89,6 +102,30 @@ pub fn env() -> &'static Env {
             evil_so,
         }
     })
+}
+
+/// Each test process's folder under /tmp: `vigil-it-<pid>-<nanos>`.
+const RUN_DIR_PREFIX: &str = "vigil-it-";
+
+/// The test harness cannot remove its folder when the test process ends (`Env` is a static,
+/// never dropped), so each run removes those of earlier runs whose process is gone.
+fn remove_stale_run_dirs() {
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(RUN_DIR_PREFIX)
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn nanos() -> u128 {
