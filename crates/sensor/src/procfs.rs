@@ -229,6 +229,21 @@ fn parse_map_line(line: &str) -> Option<Mapping> {
     })
 }
 
+/// Is thread `tid` of `tgid` certainly past any `mmap` it was let through? It is if it is gone,
+/// or if it waits outside `mmap`: in another system call, or in none (`/proc/<tid>/syscall`
+/// says `-1`). A thread that is running, in `mmap` (perhaps waiting for its next answer), or
+/// whose state cannot be read, may not be.
+pub fn past_mmap(tgid: u32, tid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{tgid}/task/{tid}/syscall")) {
+        Ok(text) => text
+            .split_whitespace()
+            .next()
+            .and_then(|nr| nr.parse::<i64>().ok())
+            .is_some_and(|nr| nr != libc::SYS_mmap),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    }
+}
+
 /// What `readlink /proc/<tid>/fd/<fd>` says: a path, or `pipe:[…]`, `socket:[…]`, …
 pub fn fd_target(tid: u32, fd: i32) -> io::Result<String> {
     fs::read_link(format!("/proc/{tid}/fd/{fd}")).map(|p| p.to_string_lossy().into_owned())
@@ -461,6 +476,46 @@ pub fn kill_process(tgid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_waiting_in_another_call_is_past_mmap_and_one_running_is_not() {
+        let me = std::process::id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let waiter = std::thread::spawn(move || {
+            let _ = tx.send(rustix::thread::gettid().as_raw_nonzero().get() as u32);
+            // Waits in a futex until told to stop.
+            let _ = stop_rx.recv();
+        });
+        let tid = rx.recv().expect("the thread's id");
+        // Until it waits, it may still be running; then it is in a call other than mmap.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !past_mmap(me, tid) {
+            assert!(std::time::Instant::now() < deadline, "never seen waiting");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let _ = stop_tx.send(());
+        let _ = waiter.join();
+        // Gone: whatever it mapped is over.
+        assert!(past_mmap(me, tid));
+        assert!(past_mmap(me, u32::MAX >> 1));
+        // Running (spinning, or waiting for a CPU): it may still be on its way into a mapping.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flag = stop.clone();
+        let spinner = std::thread::spawn(move || {
+            let _ = tx.send(rustix::thread::gettid().as_raw_nonzero().get() as u32);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        let tid = rx.recv().expect("the thread's id");
+        for _ in 0..20 {
+            assert!(!past_mmap(me, tid), "a spinning thread was taken as past mmap");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = spinner.join();
+    }
 
     #[test]
     fn own_status_and_maps() {

@@ -85,7 +85,7 @@ fn staging_and_production_logs_become_a_policy() {
     let prod = fixture("orders-export-prod.json");
     let out = dir.join("vigil.yaml");
     let r = vigil(
-        &dir,
+        dir,
         &[
             "policy",
             "from-events",
@@ -176,7 +176,7 @@ fn merging_keeps_the_users_rules_and_is_idempotent() {
         "vigil.yaml",
         staging.to_str().expect("utf-8 path"),
     ];
-    let r = vigil(&dir, &args, None);
+    let r = vigil(dir, &args, None);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.stderr.contains("merged into vigil.yaml"), "{}", r.stderr);
     let p = policy(&out);
@@ -192,7 +192,7 @@ fn merging_keeps_the_users_rules_and_is_idempotent() {
     );
     let first = std::fs::read_to_string(&out).expect("written");
     assert!(first.contains("merged into the rules this file had"));
-    let r = vigil(&dir, &args, None);
+    let r = vigil(dir, &args, None);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let second = std::fs::read_to_string(&out).expect("written");
     assert_eq!(body(&first), body(&second), "a second merge adds nothing");
@@ -204,7 +204,7 @@ fn an_unreadable_file_is_an_error_naming_it_and_nothing_is_written() {
     let dir = tmp.path();
     let staging = fixture("orders-export-staging.log");
     let r = vigil(
-        &dir,
+        dir,
         &[
             "policy",
             "from-events",
@@ -233,7 +233,7 @@ fn an_invalid_existing_policy_is_reported_and_left_alone() {
     std::fs::write(dir.join("vigil.yaml"), bad).expect("write");
     let staging = fixture("orders-export-staging.log");
     let r = vigil(
-        &dir,
+        dir,
         &[
             "policy",
             "from-events",
@@ -266,7 +266,7 @@ fn logs_without_vigil_events_are_an_error() {
     )
     .expect("write");
     let r = vigil(
-        &dir,
+        dir,
         &["policy", "from-events", "--out", "vigil.yaml", "app.log"],
         None,
     );
@@ -300,7 +300,7 @@ fn gzip_exports_and_standard_input_are_read() {
     }
     std::fs::write(dir.join("000000.gz"), &gz).expect("write");
     let r = vigil(
-        &dir,
+        dir,
         &[
             "policy",
             "from-events",
@@ -312,7 +312,7 @@ fn gzip_exports_and_standard_input_are_read() {
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
     let r = vigil(
-        &dir,
+        dir,
         &["policy", "from-events", "--out", "from-stdin.yaml", "-"],
         Some(&text),
     );
@@ -335,7 +335,7 @@ fn the_events_of_a_learn_run_rebuild_its_policy() {
         dir.display()
     );
     let r = vigil(
-        &dir,
+        dir,
         &[
             "learn",
             "--out",
@@ -361,7 +361,7 @@ fn the_events_of_a_learn_run_rebuild_its_policy() {
     cloudwatch.push_str("END RequestId: 42\n");
     std::fs::write(dir.join("cloudwatch.log"), cloudwatch).expect("write");
     let r = vigil(
-        &dir,
+        dir,
         &[
             "policy",
             "from-events",

@@ -411,7 +411,7 @@ impl Supervisor<'_> {
             p.exe = pe.path.clone();
             p.exe_id = Some(pe.expected);
             p.cmdline = Some(pe.cmd_line.clone());
-            p.maps_dirty = false;
+            p.maps_pending.clear();
             p.seen_dest.clear();
         }
     }

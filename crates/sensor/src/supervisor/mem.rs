@@ -109,7 +109,9 @@ impl Supervisor<'_> {
                 }
                 if v == Verdict::Allow {
                     if let Some(p) = self.procs.get_mut(&c.tgid) {
-                        p.maps_dirty = true;
+                        if !p.maps_pending.contains(&c.tid) {
+                            p.maps_pending.push(c.tid);
+                        }
                     }
                 }
                 v
@@ -132,26 +134,49 @@ impl Supervisor<'_> {
     /// After an allowed file mapping: every executable file mapping must be of an allowed
     /// file (the mapped fd may have been swapped after the check). Enforce mode kills a
     /// process that mapped something else.
+    ///
+    /// A check proves nothing about a mapping that has not happened yet: a thread let through
+    /// may not have run since (one that lowered its own priority, say), while another thread's
+    /// call has the mappings read. So a thread stays owed a check until its mapping is
+    /// certainly over by the time the mappings are read: it is the caller (it is in a later
+    /// call), it is gone, or it waits in another call (see `procfs::past_mmap`). Those are
+    /// found before the read; the others are checked again at the process's next calls.
     pub(super) fn verify_maps(&mut self, c: &Call) -> bool {
-        if let Some(p) = self.procs.get_mut(&c.tgid) {
-            p.maps_dirty = false;
-        }
         if self.cfg.mode != Mode::Enforce {
+            if let Some(p) = self.procs.get_mut(&c.tgid) {
+                p.maps_pending.clear();
+            }
             return true;
         }
+        let over: Vec<u32> = self
+            .procs
+            .get(&c.tgid)
+            .map(|p| {
+                p.maps_pending
+                    .iter()
+                    .copied()
+                    .filter(|&t| t == c.tid || procfs::past_mmap(c.tgid, t))
+                    .collect()
+            })
+            .unwrap_or_default();
         // The caller's own number: it is in the call, so its memory is there to read (the
         // process's main thread may have exited, leaving `/proc/<tgid>/maps` empty).
         let why = match procfs::maps(c.tid) {
-            Ok(m) if !m.is_empty() => return self.check_maps(c, &m),
+            Ok(m) if !m.is_empty() => {
+                if !self.check_maps(c, &m) {
+                    return false;
+                }
+                if let Some(p) = self.procs.get_mut(&c.tgid) {
+                    p.maps_pending.retain(|t| !over.contains(t));
+                }
+                return true;
+            }
             Ok(_) => "empty".to_string(),
             Err(e) => e.to_string(),
         };
         if !self.still_valid(c.id) {
             // The call is gone (a signal interrupted it): nothing to answer, and the check is
             // still owed, at the process's next call.
-            if let Some(p) = self.procs.get_mut(&c.tgid) {
-                p.maps_dirty = true;
-            }
             return true;
         }
         // Unreadable (the supervisor out of file descriptors, say): fail closed.

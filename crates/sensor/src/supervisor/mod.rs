@@ -148,7 +148,11 @@ pub(crate) struct Proc {
     pub pending_execs: Vec<PendingExec>,
     /// When they were last polled (see `verify_execs_actively`).
     pub exec_polled: Option<Instant>,
-    pub maps_dirty: bool,
+    /// Threads let through an executable mapping of a file that may not have happened yet
+    /// (the kernel maps after the answer, and the descriptor may have been swapped in
+    /// between). While any is left, every other watched call of the process has its
+    /// mappings checked first (see `verify_maps`).
+    pub maps_pending: Vec<u32>,
     pub seen_dest: HashSet<String>,
     /// Every child this process has forked, or will fork until its next exec, started with
     /// its current image: true from first sight (no exec can complete before it: every exec
@@ -261,7 +265,7 @@ impl Proc {
             cmdline,
             pending_execs: Vec::new(),
             exec_polled: None,
-            maps_dirty: false,
+            maps_pending: Vec::new(),
             seen_dest: HashSet::new(),
             children_share_image: true,
             exited: false,
@@ -1081,7 +1085,10 @@ impl<'s> Supervisor<'s> {
             }
         }
         if !matches!(sys, Sys::mmap | Sys::mprotect | Sys::pkey_mprotect)
-            && self.procs.get(&tgid).is_some_and(|p| p.maps_dirty)
+            && self
+                .procs
+                .get(&tgid)
+                .is_some_and(|p| !p.maps_pending.is_empty())
             && !self.verify_maps(&c)
         {
             return Reply::err(libc::EPERM);

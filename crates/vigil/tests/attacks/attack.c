@@ -459,6 +459,77 @@ static int misc_review(void) {
     return 0;
 }
 
+/* An allowed executable mapping that lands after the supervisor's re-check of the mappings.
+ * The mapping thread lowers itself to SCHED_IDLE, so once its mmap is answered it waits for a
+ * CPU (two threads keep them busy); meanwhile two threads make watched calls (creating
+ * DIR/poke), each of which has the supervisor read the mappings while the mmap has not
+ * happened yet; another thread swaps the mapped descriptor between GOOD (listed) and EVIL
+ * (not). An EVIL mapping that lands must still be caught: the process is killed at its next
+ * watched call (creating DIR/after), before it writes DIR/evil-alive. Prints
+ * "map_land_race ... evil mapped" when EVIL got mapped executable. */
+static int mlr_good, mlr_evil, mlr_fd;
+static volatile int mlr_stop;
+static char mlr_poke[4096];
+static void *mlr_swapper(void *a) {
+    (void)a;
+    while (!mlr_stop) { dup2(mlr_evil, mlr_fd); dup2(mlr_good, mlr_fd); }
+    return NULL;
+}
+static void *mlr_hog(void *a) {
+    (void)a;
+    while (!mlr_stop) {}
+    return NULL;
+}
+static void *mlr_poker(void *a) {
+    (void)a;
+    while (!mlr_stop) {
+        int f = open(mlr_poke, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) close(f);
+    }
+    return NULL;
+}
+static int map_land_race(const char *good, const char *evil, const char *dir, int tries) {
+    mlr_good = open(good, O_RDONLY);
+    mlr_evil = open(evil, O_RDONLY);
+    if (mlr_good < 0 || mlr_evil < 0) { perror("open"); return 1; }
+    mlr_fd = dup(mlr_good);
+    snprintf(mlr_poke, sizeof mlr_poke, "%s/poke", dir);
+    /* Two threads keep the CPUs busy, so the SCHED_IDLE mapping thread waits long after each
+     * answer. */
+    enum { hogs = 2, pokers = 2 };
+    pthread_t ts, tp[pokers], th[hogs];
+    pthread_create(&ts, NULL, mlr_swapper, NULL);
+    for (int i = 0; i < pokers; i++) pthread_create(&tp[i], NULL, mlr_poker, NULL);
+    for (int i = 0; i < hogs; i++) pthread_create(&th[i], NULL, mlr_hog, NULL);
+    /* This thread only (threads created after it would inherit the policy). */
+    struct sched_param sp = {0};
+    if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0) printf("map_land_race sched_idle err %d\n", errno);
+    void *got = NULL;
+    int allowed = 0;
+    for (int i = 0; i < tries && !got; i++) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mlr_fd, 0);
+        if (p == MAP_FAILED) continue;
+        allowed++;
+        if (!memcmp(p, "EVIL", 4)) got = p; else munmap(p, 4096);
+    }
+    mlr_stop = 1;
+    pthread_join(ts, NULL);
+    for (int i = 0; i < pokers; i++) pthread_join(tp[i], NULL);
+    for (int i = 0; i < hogs; i++) pthread_join(th[i], NULL);
+    printf("map_land_race allowed %d, evil %s\n", allowed, got ? "mapped" : "never mapped");
+    fflush(stdout);
+    if (!got) return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/after", dir);
+    int f = open(path, O_WRONLY | O_CREAT, 0644);
+    if (f >= 0) close(f);
+    snprintf(path, sizeof path, "%s/evil-alive", dir);
+    f = open(path, O_WRONLY | O_CREAT, 0644);
+    if (f >= 0) { write(f, "alive\n", 6); close(f); }
+    puts("map_land_race survived with evil mapped");
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -767,6 +838,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "map_land_race") && argc == 6) return map_land_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
     if (!strcmp(c, "flood") && argc == 4) {
         int denied = 0;
