@@ -209,6 +209,27 @@ pub fn maps(pid: u32) -> io::Result<Vec<Mapping>> {
     Ok(text.lines().filter_map(parse_map_line).collect())
 }
 
+/// The mappings of process `tgid`, read through its main thread or, when that one has exited
+/// (its list is then empty), through any other. Empty when no thread of it has memory left.
+pub fn process_maps(tgid: u32) -> io::Result<Vec<Mapping>> {
+    let m = maps(tgid)?;
+    if !m.is_empty() {
+        return Ok(m);
+    }
+    for e in fs::read_dir(format!("/proc/{tgid}/task"))?.flatten() {
+        let path = e.path().join("maps");
+        match fs::read_to_string(&path) {
+            Ok(text) if !text.is_empty() => {
+                return Ok(text.lines().filter_map(parse_map_line).collect())
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Vec::new())
+}
+
 fn parse_map_line(line: &str) -> Option<Mapping> {
     let mut it = line.splitn(6, ' ');
     let range = it.next()?;
@@ -511,7 +532,10 @@ mod tests {
         });
         let tid = rx.recv().expect("the thread's id");
         for _ in 0..20 {
-            assert!(!past_mmap(me, tid), "a spinning thread was taken as past mmap");
+            assert!(
+                !past_mmap(me, tid),
+                "a spinning thread was taken as past mmap"
+            );
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = spinner.join();

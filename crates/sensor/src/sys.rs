@@ -750,3 +750,22 @@ mod tests {
         assert!(ok, "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP refused");
     }
 }
+
+/// Do threads `a` and `b` share their memory (`kcmp(KCMP_VM)`)? `None` when the kernel cannot
+/// say: no `kcmp`, not permitted, or a thread gone.
+pub fn same_mm(a: u32, b: u32) -> Option<bool> {
+    // From <linux/kcmp.h>; the libc crate does not name it.
+    const KCMP_VM: libc::c_int = 1;
+    // SAFETY: kcmp takes integers only; no memory of this process is read or written.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_kcmp,
+            a as libc::pid_t,
+            b as libc::pid_t,
+            KCMP_VM,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    (r >= 0).then_some(r == 0)
+}

@@ -1043,3 +1043,59 @@ fn a_mapping_that_lands_after_the_recheck_is_still_checked() {
         );
     }
 }
+
+/// Noticed after the review above: a process sharing memory with another without being a
+/// thread of it (`clone(CLONE_VM)` without `CLONE_THREAD`) owed nothing of its own when the
+/// other mapped a library, so with the descriptor swapped under the other's allowed mapping,
+/// it went on with the unlisted file mapped in its memory (every run here). Now any process's
+/// watched call settles what another owes: it is checked itself while a mapping may still
+/// land in memory it shares (`kcmp`), and the other's mappings are read once its mapping is
+/// over. Both processes are killed, and nothing is written after the unlisted mapping.
+#[test]
+fn a_process_sharing_memory_is_checked_after_the_others_mapping() {
+    for user in users() {
+        let dir = workdir("vm-sibling");
+        let good = dir.join("good.bin");
+        let evil = dir.join("evil.bin");
+        for (path, tag) in [(&good, b"GOOD"), (&evil, b"EVIL")] {
+            let mut bytes = tag.to_vec();
+            bytes.resize(8192, 0);
+            std::fs::write(path, bytes).expect("write");
+        }
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                dir.display(),
+                libs().replacen('[', &format!("[{}, ", good.display()), 1)
+            ),
+        );
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &[
+                "vm_sibling_map",
+                good.to_str().unwrap_or_default(),
+                evil.to_str().unwrap_or_default(),
+                dir.to_str().unwrap_or_default(),
+            ],
+        );
+        assert!(
+            dir.join("before").exists() && r.stdout.contains("evil mapped"),
+            "{user:?}: the race did not run as planned\n{}",
+            r.dump()
+        );
+        assert!(
+            !dir.join("evil-alive").exists() && !dir.join("after").exists(),
+            "{user:?}: the process sharing the unlisted mapping went on\n{}",
+            r.dump()
+        );
+        assert_eq!(r.status, 137, "{user:?}: {}", r.dump());
+        assert!(
+            !r.findings("files.exec_map.swapped").is_empty(),
+            "{user:?}: {}",
+            r.dump()
+        );
+    }
+}

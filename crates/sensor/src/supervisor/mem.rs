@@ -11,6 +11,7 @@ use super::{Call, Reply, Supervisor, Verdict};
 use crate::arch::Sys;
 use crate::image::exec_chain;
 use crate::procfs;
+use crate::sys;
 use vigil_events::Severity;
 use vigil_policy::{Mode, Section};
 
@@ -107,7 +108,7 @@ impl Supervisor<'_> {
                     // of a private mapping hold whatever the process writes into them).
                     v = self.anon_exec(c, true, "a writable file mapping");
                 }
-                if v == Verdict::Allow {
+                if v == Verdict::Allow && self.cfg.mode == Mode::Enforce {
                     if let Some(p) = self.procs.get_mut(&c.tgid) {
                         if !p.maps_pending.contains(&c.tid) {
                             p.maps_pending.push(c.tid);
@@ -131,6 +132,31 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Before a watched call other than a mapping, in enforce mode: the checks of executable
+    /// file mappings owed by the caller's process (`verify_maps`) and by any other process that
+    /// may share its memory (`settle_other_maps`). False when the caller was killed.
+    pub(super) fn check_owed_maps(&mut self, c: &Call) -> bool {
+        if self
+            .procs
+            .get(&c.tgid)
+            .is_some_and(|p| !p.maps_pending.is_empty())
+            && !self.verify_maps(c)
+        {
+            return false;
+        }
+        let others: Vec<u32> = self
+            .procs
+            .iter()
+            .filter(|(t, p)| **t != c.tgid && !p.exited && !p.maps_pending.is_empty())
+            .map(|(t, _)| *t)
+            .collect();
+        let mut recheck = false;
+        for tgid in others {
+            recheck |= self.settle_other_maps(c, tgid);
+        }
+        !recheck || self.read_and_check_maps(c) != Some(false)
+    }
+
     /// After an allowed file mapping: every executable file mapping must be of an allowed
     /// file (the mapped fd may have been swapped after the check). Enforce mode kills a
     /// process that mapped something else.
@@ -141,13 +167,7 @@ impl Supervisor<'_> {
     /// certainly over by the time the mappings are read: it is the caller (it is in a later
     /// call), it is gone, or it waits in another call (see `procfs::past_mmap`). Those are
     /// found before the read; the others are checked again at the process's next calls.
-    pub(super) fn verify_maps(&mut self, c: &Call) -> bool {
-        if self.cfg.mode != Mode::Enforce {
-            if let Some(p) = self.procs.get_mut(&c.tgid) {
-                p.maps_pending.clear();
-            }
-            return true;
-        }
+    fn verify_maps(&mut self, c: &Call) -> bool {
         let over: Vec<u32> = self
             .procs
             .get(&c.tgid)
@@ -159,25 +179,33 @@ impl Supervisor<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        // The caller's own number: it is in the call, so its memory is there to read (the
-        // process's main thread may have exited, leaving `/proc/<tgid>/maps` empty).
-        let why = match procfs::maps(c.tid) {
-            Ok(m) if !m.is_empty() => {
-                if !self.check_maps(c, &m) {
-                    return false;
-                }
+        match self.read_and_check_maps(c) {
+            Some(true) => {
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     p.maps_pending.retain(|t| !over.contains(t));
                 }
-                return true;
+                true
             }
+            Some(false) => false,
+            // Not read: still owed, at the process's next call.
+            None => true,
+        }
+    }
+
+    /// Reads the caller's executable mappings and checks them: `Some(true)` when they are all
+    /// allowed, `Some(false)` when the process was killed (one was not, or they could not be
+    /// read: fail closed), `None` when the call is gone (a signal interrupted it) before they
+    /// could be read.
+    fn read_and_check_maps(&mut self, c: &Call) -> Option<bool> {
+        // The caller's own number: it is in the call, so its memory is there to read (the
+        // process's main thread may have exited, leaving `/proc/<tgid>/maps` empty).
+        let why = match procfs::maps(c.tid) {
+            Ok(m) if !m.is_empty() => return Some(self.check_maps(c, &m)),
             Ok(_) => "empty".to_string(),
             Err(e) => e.to_string(),
         };
         if !self.still_valid(c.id) {
-            // The call is gone (a signal interrupted it): nothing to answer, and the check is
-            // still owed, at the process's next call.
-            return true;
+            return None;
         }
         // Unreadable (the supervisor out of file descriptors, say): fail closed.
         self.kill_and_report(
@@ -186,7 +214,51 @@ impl Supervisor<'_> {
             format!("The executable mappings of process {} could not be read to check them ({why}); process killed (fail closed)", c.tgid),
             Severity::High,
         );
-        false
+        Some(false)
+    }
+
+    /// The check owed by another process `tgid`, at the caller's call. When every thread of it
+    /// let through has certainly mapped, its mappings are read and checked now (it is killed
+    /// if one is not allowed, or if they cannot be read while it lives), and nothing is owed
+    /// any more: a process that makes no further watched call is not left owing forever.
+    /// Otherwise it stays owed, to be settled at a later call of either.
+    ///
+    /// True when the caller's own mappings must be checked as well: it may share that
+    /// process's memory (`clone(CLONE_VM)` without `CLONE_THREAD`, which is not a thread and
+    /// owes nothing of its own) while a mapping may still land there (`kcmp`; when the kernel
+    /// cannot tell, it is checked), or that process was just killed for its mappings.
+    fn settle_other_maps(&mut self, c: &Call, tgid: u32) -> bool {
+        let Some(pending) = self.procs.get(&tgid).map(|p| p.maps_pending.clone()) else {
+            return false;
+        };
+        if let Some(&t) = pending.iter().find(|&&t| !procfs::past_mmap(tgid, t)) {
+            return sys::same_mm(c.tid, t) != Some(false);
+        }
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            p.maps_pending.clear();
+        }
+        // The finding is about that process and its mapping.
+        let other = Call {
+            id: c.id,
+            tid: pending.first().copied().unwrap_or(tgid),
+            tgid,
+            sys: Sys::mmap,
+            args: [0; 6],
+        };
+        match procfs::process_maps(tgid) {
+            Ok(m) if !m.is_empty() => !self.check_maps(&other, &m),
+            // No thread left with memory: it is exiting, and its exit is reported later.
+            Ok(_) => false,
+            Err(e) => {
+                self.kill_and_report(
+                    &other,
+                    "files.exec_map.unverified",
+                    format!("The executable mappings of process {tgid} could not be read to check them ({e}); process killed (fail closed)"),
+                    Severity::High,
+                );
+                true
+            }
+        }
     }
 
     /// Every executable file mapping in `maps` must be of an allowed file; else the process is

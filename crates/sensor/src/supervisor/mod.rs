@@ -880,6 +880,7 @@ impl<'s> Supervisor<'s> {
         p.exited = true;
         p.pidfd = None;
         p.dir = None;
+        p.maps_pending.clear();
         for t in std::mem::take(&mut p.threads) {
             if self.tids.get(&t) == Some(&tgid) {
                 self.tids.remove(&t);
@@ -1085,11 +1086,7 @@ impl<'s> Supervisor<'s> {
             }
         }
         if !matches!(sys, Sys::mmap | Sys::mprotect | Sys::pkey_mprotect)
-            && self
-                .procs
-                .get(&tgid)
-                .is_some_and(|p| !p.maps_pending.is_empty())
-            && !self.verify_maps(&c)
+            && !self.check_owed_maps(&c)
         {
             return Reply::err(libc::EPERM);
         }

@@ -530,6 +530,70 @@ static int map_land_race(const char *good, const char *evil, const char *dir, in
     return 0;
 }
 
+/* A process sharing memory with this one without being a thread of it (clone(CLONE_VM |
+ * CLONE_FILES), as threads libraries did before CLONE_THREAD) races an allowed executable
+ * mapping: another thread here swaps the mapped descriptor between GOOD (listed) and EVIL
+ * (not). Once EVIL is mapped, the sibling only waits (no watched call), and this process, in
+ * whose memory EVIL now is too, makes a watched call (creating DIR/after): it must be killed
+ * before it writes DIR/evil-alive. */
+static int vms_good, vms_evil, vms_fd;
+static volatile int vms_done, vms_stop;
+static void *volatile vms_got;
+static void *vms_swapper(void *a) {
+    (void)a;
+    while (!vms_stop) { dup2(vms_evil, vms_fd); dup2(vms_good, vms_fd); }
+    return NULL;
+}
+/* Raw system calls only: the sibling shares this process's thread-local storage. */
+static int vms_child(void *a) {
+    (void)a;
+    for (int i = 0; i < 200000 && !vms_got; i++) {
+        long p = syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, vms_fd, 0);
+        if (p == -1) continue;
+        if (!memcmp((void *)p, "EVIL", 4)) vms_got = (void *)p;
+        else syscall(SYS_munmap, p, 4096);
+    }
+    vms_done = 1;
+    struct timespec ts = {0, 100000000};
+    for (int i = 0; i < 100; i++) syscall(SYS_nanosleep, &ts, NULL);
+    syscall(SYS_exit, 0);
+    return 0;
+}
+static int vm_sibling_map(const char *good, const char *evil, const char *dir) {
+    vms_good = open(good, O_RDONLY);
+    vms_evil = open(evil, O_RDONLY);
+    if (vms_good < 0 || vms_evil < 0) { perror("open"); return 1; }
+    vms_fd = dup(vms_good);
+    /* A watched call first: what this process owes for its own libraries is settled. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/before", dir);
+    int f = open(path, O_WRONLY | O_CREAT, 0644);
+    if (f >= 0) close(f);
+    pthread_t ts;
+    pthread_create(&ts, NULL, vms_swapper, NULL);
+    size_t size = 256 * 1024;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    pid_t b = clone(vms_child, stack + size, CLONE_VM | CLONE_FILES | SIGCHLD, NULL);
+    if (b < 0) { printf("vm_sibling_map clone err %d\n", errno); return 1; }
+    while (!vms_done) usleep(1000);
+    vms_stop = 1;
+    pthread_join(ts, NULL);
+    printf("vm_sibling_map evil %s\n", vms_got ? "mapped" : "never mapped");
+    fflush(stdout);
+    if (vms_got) {
+        snprintf(path, sizeof path, "%s/after", dir);
+        f = open(path, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) close(f);
+        snprintf(path, sizeof path, "%s/evil-alive", dir);
+        f = open(path, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) { write(f, "alive\n", 6); close(f); }
+        puts("vm_sibling_map survived with evil mapped");
+    }
+    kill(b, SIGKILL);
+    waitpid(b, NULL, 0);
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -838,6 +902,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "vm_sibling_map") && argc == 5) return vm_sibling_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "map_land_race") && argc == 6) return map_land_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
     if (!strcmp(c, "flood") && argc == 4) {
