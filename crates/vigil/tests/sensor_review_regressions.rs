@@ -1099,3 +1099,68 @@ fn a_process_sharing_memory_is_checked_after_the_others_mapping() {
         );
     }
 }
+
+/// Noticed with the two above: a child forked right after an unlisted file got mapped (before
+/// any watched call) inherits the mapping and owed nothing; its parent was killed at its next
+/// call, the child went on (every run). A new process now owes a check of its mappings at its
+/// first watched call that keeps its memory (not an exec).
+#[test]
+fn a_child_forked_after_an_unchecked_mapping_is_checked() {
+    for user in users() {
+        let dir = workdir("fork-after-map");
+        let good = dir.join("good.bin");
+        let evil = dir.join("evil.bin");
+        for (path, tag) in [(&good, b"GOOD"), (&evil, b"EVIL")] {
+            let mut bytes = tag.to_vec();
+            bytes.resize(8192, 0);
+            std::fs::write(path, bytes).expect("write");
+        }
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                dir.display(),
+                libs().replacen('[', &format!("[{}, ", good.display()), 1)
+            ),
+        );
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &[
+                "fork_after_map",
+                good.to_str().unwrap_or_default(),
+                evil.to_str().unwrap_or_default(),
+                dir.to_str().unwrap_or_default(),
+            ],
+        );
+        assert!(
+            r.stdout.contains("evil mapped"),
+            "{user:?}: the race did not run as planned\n{}",
+            r.dump()
+        );
+        // The child waits 200 ms before its call; give it time to have made it.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            !dir.join("child-alive").exists() && !dir.join("child-after").exists(),
+            "{user:?}: the child with the unlisted mapping went on\n{}",
+            r.dump()
+        );
+        assert!(!dir.join("after").exists(), "{user:?}: {}", r.dump());
+        assert_eq!(r.status, 137, "{user:?}: {}", r.dump());
+        let child = r.stdout.lines().find_map(|l| {
+            l.strip_prefix("fork_after_map evil mapped, child ")
+                .and_then(|p| p.trim().parse::<u64>().ok())
+        });
+        let killed: Vec<u64> = r
+            .findings("files.exec_map.swapped")
+            .iter()
+            .filter_map(|f| f["actor"]["process"]["pid"].as_u64())
+            .collect();
+        assert!(
+            child.is_some_and(|c| killed.contains(&c)),
+            "{user:?}: the child ({child:?}) was not killed for it: {killed:?}\n{}",
+            r.dump()
+        );
+    }
+}

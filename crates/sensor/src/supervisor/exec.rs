@@ -412,6 +412,7 @@ impl Supervisor<'_> {
             p.exe_id = Some(pe.expected);
             p.cmdline = Some(pe.cmd_line.clone());
             p.maps_pending.clear();
+            p.maps_inherited = false;
             p.seen_dest.clear();
         }
     }

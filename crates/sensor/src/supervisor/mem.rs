@@ -136,10 +136,11 @@ impl Supervisor<'_> {
     /// file mappings owed by the caller's process (`verify_maps`) and by any other process that
     /// may share its memory (`settle_other_maps`). False when the caller was killed.
     pub(super) fn check_owed_maps(&mut self, c: &Call) -> bool {
+        let exec = matches!(c.sys, Sys::execve | Sys::execveat);
         if self
             .procs
             .get(&c.tgid)
-            .is_some_and(|p| !p.maps_pending.is_empty())
+            .is_some_and(|p| !p.maps_pending.is_empty() || (p.maps_inherited && !exec))
             && !self.verify_maps(c)
         {
             return false;
@@ -183,6 +184,7 @@ impl Supervisor<'_> {
             Some(true) => {
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
                     p.maps_pending.retain(|t| !over.contains(t));
+                    p.maps_inherited = false;
                 }
                 true
             }

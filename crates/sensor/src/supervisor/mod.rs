@@ -153,6 +153,9 @@ pub(crate) struct Proc {
     /// between). While any is left, every other watched call of the process has its
     /// mappings checked first (see `verify_maps`).
     pub maps_pending: Vec<u32>,
+    /// A process found after the start owes a check of the memory it was forked with, at its
+    /// first watched call that keeps it (not an exec: the fork-and-exec path stays free of it).
+    pub maps_inherited: bool,
     pub seen_dest: HashSet<String>,
     /// Every child this process has forked, or will fork until its next exec, started with
     /// its current image: true from first sight (no exec can complete before it: every exec
@@ -266,6 +269,7 @@ impl Proc {
             pending_execs: Vec::new(),
             exec_polled: None,
             maps_pending: Vec::new(),
+            maps_inherited: false,
             seen_dest: HashSet::new(),
             children_share_image: true,
             exited: false,
@@ -834,6 +838,13 @@ impl<'s> Supervisor<'s> {
             }
         }
         if new && tgid != self.cfg.main_pid {
+            // Forked (or cloned) with a copy of its parent's memory, or a share of it, taken
+            // when nothing says: a mapping of the parent's still owed a check may be in it.
+            if self.cfg.mode == Mode::Enforce {
+                if let Some(p) = self.procs.get_mut(&tgid) {
+                    p.maps_inherited = true;
+                }
+            }
             self.on_new_process(tgid);
         }
         Some(tgid)
@@ -881,6 +892,7 @@ impl<'s> Supervisor<'s> {
         p.pidfd = None;
         p.dir = None;
         p.maps_pending.clear();
+        p.maps_inherited = false;
         for t in std::mem::take(&mut p.threads) {
             if self.tids.get(&t) == Some(&tgid) {
                 self.tids.remove(&t);
@@ -1085,6 +1097,7 @@ impl<'s> Supervisor<'s> {
                 }
             }
         }
+        // Not before a mapping call: the loader's run of them is checked once, after.
         if !matches!(sys, Sys::mmap | Sys::mprotect | Sys::pkey_mprotect)
             && !self.check_owed_maps(&c)
         {

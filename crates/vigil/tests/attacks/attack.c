@@ -594,6 +594,50 @@ static int vm_sibling_map(const char *good, const char *evil, const char *dir) {
     return 0;
 }
 
+/* An unlisted file mapped in (descriptor swapped under an allowed mapping, as in
+ * map_land_race but without the starving), and this process forks at once, before any watched
+ * call: the child inherits the mapping. This process is killed at its next watched call; the
+ * child, which made none yet, waits a little, then makes one (creating DIR/child-after) and
+ * writes DIR/child-alive: it must be killed first. */
+static int fork_after_map(const char *good, const char *evil, const char *dir) {
+    mlr_good = open(good, O_RDONLY);
+    mlr_evil = open(evil, O_RDONLY);
+    if (mlr_good < 0 || mlr_evil < 0) { perror("open"); return 1; }
+    mlr_fd = dup(mlr_good);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/before", dir);
+    int f = open(path, O_WRONLY | O_CREAT, 0644);
+    if (f >= 0) close(f);
+    pthread_t ts;
+    pthread_create(&ts, NULL, mlr_swapper, NULL);
+    void *got = NULL;
+    for (int i = 0; i < 200000 && !got; i++) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mlr_fd, 0);
+        if (p == MAP_FAILED) continue;
+        if (!memcmp(p, "EVIL", 4)) got = p; else munmap(p, 4096);
+    }
+    if (!got) { mlr_stop = 1; pthread_join(ts, NULL); puts("fork_after_map evil never mapped"); return 0; }
+    pid_t c = fork();
+    if (c == 0) {
+        usleep(200000);
+        snprintf(path, sizeof path, "%s/child-after", dir);
+        f = open(path, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) close(f);
+        snprintf(path, sizeof path, "%s/child-alive", dir);
+        f = open(path, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) { write(f, "alive\n", 6); close(f); }
+        _exit(0);
+    }
+    printf("fork_after_map evil mapped, child %d\n", c);
+    fflush(stdout);
+    snprintf(path, sizeof path, "%s/after", dir);
+    f = open(path, O_WRONLY | O_CREAT, 0644);
+    if (f >= 0) close(f);
+    puts("fork_after_map parent survived");
+    waitpid(c, NULL, 0);
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -902,6 +946,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "vm_sibling_map") && argc == 5) return vm_sibling_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "map_land_race") && argc == 6) return map_land_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "meta") && argc == 3) return meta(argv[2]);
