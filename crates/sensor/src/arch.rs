@@ -90,14 +90,14 @@ mod sysno {
         SYS_setgid as setgid, SYS_setgroups as setgroups, SYS_sethostname as sethostname,
         SYS_setns as setns, SYS_setpgid as setpgid, SYS_setpriority as setpriority,
         SYS_setregid as setregid, SYS_setresgid as setresgid, SYS_setresuid as setresuid,
-        SYS_setreuid as setreuid, SYS_settimeofday as settimeofday, SYS_setuid as setuid,
-        SYS_setxattr as setxattr, SYS_shmat as shmat, SYS_socket as socket, SYS_swapoff as swapoff,
-        SYS_swapon as swapon, SYS_symlink as symlink, SYS_symlinkat as symlinkat,
-        SYS_syslog as syslog, SYS_tgkill as tgkill, SYS_tkill as tkill, SYS_truncate as truncate,
-        SYS_umount2 as umount2, SYS_unlink as unlink, SYS_unlinkat as unlinkat,
-        SYS_unshare as unshare, SYS_uselib as uselib, SYS_userfaultfd as userfaultfd,
-        SYS_utime as utime, SYS_utimensat as utimensat, SYS_utimes as utimes, SYS_vfork as vfork,
-        SYS_vhangup as vhangup,
+        SYS_setreuid as setreuid, SYS_setsockopt as setsockopt, SYS_settimeofday as settimeofday,
+        SYS_setuid as setuid, SYS_setxattr as setxattr, SYS_shmat as shmat, SYS_socket as socket,
+        SYS_swapoff as swapoff, SYS_swapon as swapon, SYS_symlink as symlink,
+        SYS_symlinkat as symlinkat, SYS_syslog as syslog, SYS_tgkill as tgkill, SYS_tkill as tkill,
+        SYS_truncate as truncate, SYS_umount2 as umount2, SYS_unlink as unlink,
+        SYS_unlinkat as unlinkat, SYS_unshare as unshare, SYS_uselib as uselib,
+        SYS_userfaultfd as userfaultfd, SYS_utime as utime, SYS_utimensat as utimensat,
+        SYS_utimes as utimes, SYS_vfork as vfork, SYS_vhangup as vhangup,
     };
 }
 
@@ -119,7 +119,7 @@ syscalls! {
     migrate_pages, move_pages, setuid, setgid, setreuid, setregid, setresuid, setresgid,
     setfsuid, setfsgid, setgroups, capset, chmod, fchmod, fchmodat, fchmodat2, chown, fchown,
     lchown, fchownat, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
-    utime, utimes, utimensat, futimesat,
+    utime, utimes, utimensat, futimesat, setsockopt,
 }
 
 impl Sys {

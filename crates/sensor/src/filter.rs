@@ -488,6 +488,31 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
             otherwise: raw,
         },
     );
+    let steering = |opts: &[u32]| Rule {
+        checks: opts
+            .iter()
+            .map(|o| lo(2, Test::Eq(*o), V::Deny(libc::EPERM)))
+            .collect(),
+        otherwise: V::Allow,
+    };
+    r.insert(
+        setsockopt,
+        Rule {
+            checks: vec![
+                lo_then(
+                    1,
+                    Test::Eq(libc::IPPROTO_IPV6 as u32),
+                    steering(hardening::IPV6_STEERING),
+                ),
+                lo_then(
+                    1,
+                    Test::Eq(libc::IPPROTO_IP as u32),
+                    steering(hardening::IP_STEERING),
+                ),
+            ],
+            otherwise: V::Allow,
+        },
+    );
     r.insert(
         seccomp,
         Rule {
@@ -843,6 +868,25 @@ mod tests {
             run(&p, Sys::prctl, [libc::PR_SET_NAME as u64, 1, 0, 0, 0, 0]),
             a
         );
+        // Socket options that route around the connect checks; others, at any level, go on.
+        let opt = |level: i32, name: u32| {
+            run(
+                &p,
+                Sys::setsockopt,
+                [3, level as u64, u64::from(name), 0, 0, 0],
+            )
+        };
+        assert_eq!(opt(libc::IPPROTO_IPV6, 57), n, "IPV6_RTHDR");
+        assert_eq!(opt(libc::IPPROTO_IPV6, 9), n, "IPV6_NEXTHOP");
+        assert_eq!(opt(libc::IPPROTO_IP, libc::IP_OPTIONS as u32), n);
+        assert_eq!(opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY as u32), a);
+        assert_eq!(opt(libc::IPPROTO_IP, libc::IP_TOS as u32), a);
+        assert_eq!(
+            opt(libc::SOL_SOCKET, 57),
+            a,
+            "the same number at another level"
+        );
+        assert_eq!(opt(libc::IPPROTO_TCP, libc::TCP_NODELAY as u32), a);
     }
 
     #[test]

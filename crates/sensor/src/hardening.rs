@@ -171,6 +171,15 @@ pub const GROUPS: &[Group] = &[
                  user's shell: commands typed that way run outside the sensor once it exits",
     },
     Group {
+        name: "ip_options",
+        syscalls: &[Sys::setsockopt],
+        errno: libc::EPERM,
+        reason: "IPv6 routing headers (segment routing), hop-by-hop and destination options, a \
+                 next-hop override and IPv4 options (source routes) send a packet somewhere \
+                 other than the destination the connect checks approved; denied as socket \
+                 options and as control messages of a send",
+    },
+    Group {
         name: "dumpable",
         syscalls: &[Sys::prctl],
         errno: libc::EPERM,
@@ -200,6 +209,30 @@ pub const ALLOWED_FAMILIES: &[u32] = &[
     libc::AF_INET6 as u32,
     libc::AF_NETLINK as u32,
 ];
+
+/// IPv6 socket options (`setsockopt` at `IPPROTO_IPV6`) and control messages that take a
+/// packet elsewhere than its destination or add extension headers: `IPV6_2292HOPOPTS`,
+/// `IPV6_2292DSTOPTS`, `IPV6_2292RTHDR`, `IPV6_2292PKTOPTIONS` (a set of the others),
+/// `IPV6_NEXTHOP`, `IPV6_HOPOPTS`, `IPV6_RTHDRDSTOPTS`, `IPV6_RTHDR`, `IPV6_DSTOPTS`
+/// (<linux/in6.h>; the libc crate does not name them all).
+pub const IPV6_STEERING: &[u32] = &[3, 4, 5, 6, 9, 54, 55, 57, 59];
+
+/// IPv4 socket options and control messages carrying IP options (a source route among
+/// them): `IP_OPTIONS`, `IP_RETOPTS`.
+pub const IP_STEERING: &[u32] = &[libc::IP_OPTIONS as u32, libc::IP_RETOPTS as u32];
+
+/// Is `(level, kind)`, a socket option or a control message, one of [`IPV6_STEERING`] or
+/// [`IP_STEERING`]?
+pub fn steers(level: i32, kind: i32) -> bool {
+    let Ok(kind) = u32::try_from(kind) else {
+        return false;
+    };
+    match level {
+        libc::IPPROTO_IPV6 => IPV6_STEERING.contains(&kind),
+        libc::IPPROTO_IP => IP_STEERING.contains(&kind),
+        _ => false,
+    }
+}
 
 /// `prctl` options that are denied.
 pub const DENIED_PRCTL: &[u32] = &[libc::PR_SET_DUMPABLE as u32, libc::PR_SET_MM as u32];

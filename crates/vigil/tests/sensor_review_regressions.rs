@@ -1164,3 +1164,43 @@ fn a_child_forked_after_an_unchecked_mapping_is_checked() {
         );
     }
 }
+
+/// Review (2026-11-27, round 3): `setsockopt` was not watched, so an IPv6 segment routing
+/// header (`IPV6_RTHDR`, type 4, allowed without privileges) sent every packet of an allowed
+/// destination's socket to the segment's address instead, any address (seen on a second
+/// network namespace); the same as a control message of `sendmsg`, which the supervisor
+/// passed through. Routing headers, extension headers, a next hop and IPv4 options are now
+/// denied as socket options (in the filter) and as control messages (by the supervisor), with
+/// a hardening finding; a plain send to the allowed destination still goes.
+#[test]
+fn ip_options_cannot_send_a_packet_elsewhere() {
+    for user in users() {
+        let sink = UdpSink::start_on("[::1]:0");
+        let dir = workdir("ip-steer");
+        let pol = policy_for(
+            &dir,
+            &format!("network:\n  connect: [\"[::1]:{}\"]\n", sink.port),
+        );
+        let r = attack(user, &dir, &pol, &["ip_steer", &sink.port.to_string()]);
+        for what in [
+            "setsockopt_rthdr",
+            "setsockopt_nexthop",
+            "setsockopt_ip_options",
+            "sendmsg_rthdr",
+        ] {
+            assert!(r.line(what).contains("err 1 "), "{what}: {}", r.dump());
+        }
+        assert!(r.line("sendto_plain").contains("ok 5"), "{}", r.dump());
+        assert_eq!(sink.received(), 1, "only the plain datagram: {}", r.dump());
+        let found = r
+            .findings("hardening")
+            .iter()
+            .filter(|f| {
+                f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("ip_options"))
+            })
+            .count();
+        assert!(found >= 2, "{}", r.dump());
+    }
+}

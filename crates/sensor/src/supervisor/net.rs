@@ -368,6 +368,29 @@ impl Supervisor<'_> {
                     control[at + 14],
                     control[at + 15],
                 ]);
+                if crate::hardening::steers(level, kind)
+                    && !self
+                        .cfg
+                        .policy
+                        .hardening_allow
+                        .iter()
+                        .any(|g| g.name == "ip_options")
+                {
+                    // Sent as is, it would take the packet elsewhere than the destination
+                    // checked (a routing header, a next hop, a source route).
+                    self.stats.denied += 1;
+                    self.report_incident(
+                        c,
+                        "hardening",
+                        format!(
+                            "{} denied (hardening group `ip_options`): a control message of level {level}, type {kind}, would send the packet elsewhere than its checked destination",
+                            c.sys.name()
+                        ),
+                        Severity::High,
+                        vigil_events::Outcome::Blocked,
+                    );
+                    return Err(libc::EPERM);
+                }
                 if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
                     let mut p = at + 16;
                     let end = at + clen;

@@ -638,6 +638,51 @@ static int fork_after_map(const char *good, const char *evil, const char *dir) {
     return 0;
 }
 
+/* Socket options and control messages that send a packet elsewhere than its destination:
+ * an IPv6 segment routing header (the kernel sends to the segment, not to the address the
+ * sensor checked), a next hop, IPv4 options. PORT is an allowed UDP port on [::1]: each
+ * steered send must fail; a plain send to it ("plain") gets through. */
+static int ip_steer(int port) {
+    int s6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 dst = {0};
+    dst.sin6_family = AF_INET6;
+    dst.sin6_port = htons(port);
+    inet_pton(AF_INET6, "::1", &dst.sin6_addr);
+    /* A type-4 routing header with one segment (::1), as seg6_validate_srh wants it. */
+    unsigned char srh[8 + 16] = {0};
+    srh[1] = 2;  /* hdrlen: 16 bytes of segments, in 8-byte units */
+    srh[2] = 4;  /* type: segment routing */
+    srh[3] = 0;  /* segments left */
+    srh[4] = 0;  /* last entry */
+    inet_pton(AF_INET6, "::1", srh + 8);
+    report("setsockopt_rthdr", setsockopt(s6, IPPROTO_IPV6, 57 /* IPV6_RTHDR */, srh, sizeof srh));
+    struct sockaddr_in6 hop = dst;
+    report("setsockopt_nexthop", setsockopt(s6, IPPROTO_IPV6, 9 /* IPV6_NEXTHOP */, &hop, sizeof hop));
+    int s4 = socket(AF_INET, SOCK_DGRAM, 0);
+    unsigned char lsrr[8] = {131, 7, 4, 127, 0, 0, 1, 0}; /* loose source route via 127.0.0.1 */
+    report("setsockopt_ip_options", setsockopt(s4, IPPROTO_IP, IP_OPTIONS, lsrr, sizeof lsrr));
+    char payload[] = "steered";
+    struct iovec iov = {payload, sizeof payload - 1};
+    union { char buf[CMSG_SPACE(sizeof srh)]; struct cmsghdr align; } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr m = {0};
+    m.msg_name = &dst;
+    m.msg_namelen = sizeof dst;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = u.buf;
+    m.msg_controllen = sizeof u.buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = IPPROTO_IPV6;
+    cm->cmsg_type = 57; /* IPV6_RTHDR */
+    cm->cmsg_len = CMSG_LEN(sizeof srh);
+    memcpy(CMSG_DATA(cm), srh, sizeof srh);
+    report("sendmsg_rthdr", sendmsg(s6, &m, 0));
+    char plain[] = "plain";
+    report("sendto_plain", sendto(s6, plain, sizeof plain - 1, 0, (struct sockaddr *)&dst, sizeof dst));
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -946,6 +991,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "vm_sibling_map") && argc == 5) return vm_sibling_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "map_land_race") && argc == 6) return map_land_race(argv[2], argv[3], argv[4], atoi(argv[5]));

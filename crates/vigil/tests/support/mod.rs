@@ -370,7 +370,12 @@ pub struct UdpSink {
 
 impl UdpSink {
     pub fn start() -> UdpSink {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        UdpSink::start_on("127.0.0.1:0")
+    }
+
+    /// On `addr` (`"[::1]:0"` for IPv6 loopback).
+    pub fn start_on(addr: &str) -> UdpSink {
+        let sock = UdpSocket::bind(addr).expect("bind udp");
         let port = sock.local_addr().map(|a| a.port()).expect("port");
         sock.set_read_timeout(Some(Duration::from_millis(300)))
             .expect("timeout");
