@@ -73,6 +73,12 @@ pub struct Resolved {
     pub path: String,
     /// Reached through a `/proc` magic link (an fd of the process, its cwd, …).
     pub via_magic: bool,
+    /// The processes whose `/proc` magic links the walk followed (`/proc/<pid>/fd/N`, `cwd`,
+    /// `root`, `exe`, `map_files/…`, under `task/<tid>` too), by the directory holding the
+    /// link, however it was reached (a `/proc/<pid>` directory fd of the process's, say); 0
+    /// for one whose number could not be read. The supervisor follows them with its own
+    /// reach, so the caller must check whose they are.
+    pub proc_owners: Vec<u32>,
     /// The object's status, when the resolution took it anyway.
     pub stat: Option<rfs::Stat>,
 }
@@ -132,6 +138,14 @@ pub fn reopen(fd: BorrowedFd<'_>, flags: OFlags) -> Result<OwnedFd, Errno> {
     let name = fd.as_raw_fd().to_string();
     with_own_fds(|dir| rfs::openat(dir, name.as_str(), flags, Mode::empty()))
         .unwrap_or(Err(Errno::NOENT))
+}
+
+/// The pid of a `/proc/<pid>/…` path (in the supervisor's view).
+pub fn proc_pid_of(path: &str) -> Option<u32> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    (parts.next() == Some("proc"))
+        .then(|| parts.next()?.parse().ok())
+        .flatten()
 }
 
 fn join(dir: &str, name: &[u8]) -> String {
@@ -256,6 +270,7 @@ fn resolve_fast(
         object: Some(obj),
         path,
         via_magic: false,
+        proc_owners: Vec::new(),
         stat: Some(st),
     })
 }
@@ -325,6 +340,7 @@ pub fn resolve(
             object: Some(obj),
             path: p,
             via_magic: true,
+            proc_owners: Vec::new(),
             stat: None,
         });
     }
@@ -360,6 +376,7 @@ pub fn resolve(
         .collect();
     let mut links = 0u32;
     let mut via_magic = false;
+    let mut proc_owners: Vec<u32> = Vec::new();
 
     while let Some(comp) = comps.pop_front() {
         let is_last = comps.is_empty();
@@ -405,6 +422,7 @@ pub fn resolve(
                     file_type: None,
                     identity: None,
                     via_magic,
+                    proc_owners,
                     stat: None,
                 });
             }
@@ -431,6 +449,7 @@ pub fn resolve(
                     return Err(Errno::LOOP);
                 }
                 via_magic = true;
+                proc_owners.push(proc_pid_of(&fd_path(cur.as_fd())).unwrap_or(0));
                 let obj = open_path(cur.as_fd(), &comp, true)?;
                 if is_last {
                     let st = rfs::fstat(&obj)?;
@@ -442,6 +461,7 @@ pub fn resolve(
                         identity: Some((st.st_dev, st.st_ino)),
                         object: Some(obj),
                         via_magic,
+                        proc_owners,
                         stat: None,
                     });
                 }
@@ -484,6 +504,7 @@ pub fn resolve(
                 identity: Some((st.st_dev, st.st_ino)),
                 object: Some(fd),
                 via_magic,
+                proc_owners,
                 stat: None,
             });
         }
@@ -502,6 +523,7 @@ pub fn resolve(
         identity: Some((st.st_dev, st.st_ino)),
         object: Some(cur),
         via_magic,
+        proc_owners,
         stat: None,
     })
 }

@@ -1204,3 +1204,68 @@ fn ip_options_cannot_send_a_packet_elsewhere() {
         assert!(found >= 2, "{}", r.dump());
     }
 }
+
+/// Review (2026-11-27, round 3): the check that keeps the supervisor from acting on `/proc`
+/// entries of processes outside the function looked only at the final path. Through a magic
+/// link, `/proc/<pid>/fd/N` of another process of the same user ends at `/tmp/...` or
+/// `pipe:[...]`, so an `openat2` (which the supervisor performs) read a deleted file and wrote
+/// into a pipe of a process outside the function, and reached the supervisor's own
+/// descriptors (its events file, its exec-error pipe). Every magic link followed now counts,
+/// however the path reaches it. The other process here holds a deleted file it wrote: the
+/// function must get at it neither by path nor through a `/proc/<pid>` directory fd, while
+/// its own descriptors stay reachable.
+#[test]
+fn another_processes_descriptors_stay_out_of_reach() {
+    for user in users() {
+        let dir = workdir("proc-fd");
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "TOP-SECRET\n").expect("write");
+        let own = dir.join("own");
+        std::fs::write(&own, "mine\n").expect("write");
+        // Outside the function, as the same user: fd 3 on the file, which is then removed.
+        let mut victim = command(user, Path::new("/bin/sh"))
+            .args([
+                "-c",
+                "exec 3<\"$1\"; rm -f \"$1\"; echo ready; exec sleep 30",
+                "sh",
+            ])
+            .arg(&secret)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("victim");
+        let ready = victim.stdout.take().map(|o| {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(o), &mut line);
+            line
+        });
+        assert_eq!(ready.as_deref(), Some("ready\n"));
+        // With setpriv in front, the sleeping process is setpriv's exec'd child: the same pid.
+        let pid = victim.id().to_string();
+        let pol = policy_for(&dir, "");
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["proc_fd", &pid, "3", own.to_str().unwrap_or_default()],
+        );
+        let _ = victim.kill();
+        let _ = victim.wait();
+        assert!(!r.stdout.contains("TOP-SECRET"), "{}", r.dump());
+        for what in ["openat2_other", "open_write_other"] {
+            assert!(r.line(what).contains("err 13 "), "{what}: {}", r.dump());
+        }
+        if !r.stdout.contains("proc_dir_open err") {
+            assert!(
+                r.line("openat2_other_dirfd").contains("err 13 "),
+                "{}",
+                r.dump()
+            );
+        }
+        // A root supervisor gives up capabilities the other (root) process still has, so the
+        // kernel refuses it those entries anyway; without capabilities only the check does.
+        if user == User::Nobody || !is_root() {
+            assert!(!r.findings("tamper.proc").is_empty(), "{}", r.dump());
+        }
+        assert!(r.line("openat2_own").contains(" ok "), "{}", r.dump());
+    }
+}

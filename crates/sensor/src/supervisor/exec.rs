@@ -58,6 +58,9 @@ impl Supervisor<'_> {
             Ok(r) => r,
             Err(e) => return Reply::errno(e),
         };
+        if !self.proc_reach(c, &r) {
+            return Reply::err(libc::EACCES);
+        }
         let (Some(obj), Some(identity)) = (r.object.as_ref(), r.identity) else {
             return Reply::err(libc::ENOENT);
         };

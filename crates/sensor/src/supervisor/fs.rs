@@ -14,7 +14,7 @@ use super::report::{Activity, Decision, Obs};
 use super::{Call, Reply, Supervisor, Verdict};
 use crate::arch::Sys;
 use crate::procfs;
-use crate::resolve::{resolve, Opts, Resolved, Start};
+use crate::resolve::{proc_pid_of, resolve, Opts, Resolved, Start};
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode as FMode, OFlags, RenameFlags};
 use rustix::io::Errno;
 use std::ffi::CString;
@@ -47,14 +47,6 @@ fn is_proc_mem(path: &str) -> bool {
         let rest: Vec<&str> = parts.collect();
         matches!(rest.as_slice(), [_, "mem"] | [_, "task", _, "mem"])
     }
-}
-
-/// The pid of a `/proc/<pid>/…` path.
-fn proc_pid(path: &str) -> Option<u32> {
-    let mut parts = path.trim_start_matches('/').split('/');
-    (parts.next() == Some("proc"))
-        .then(|| parts.next()?.parse().ok())
-        .flatten()
 }
 
 /// `/proc/<pid>/…` of one of `pids`.
@@ -152,14 +144,51 @@ impl Supervisor<'_> {
         })
     }
 
-    fn resolve_arg(
-        &self,
+    /// Resolves a path argument of the caller, refusing what reaches into another process's
+    /// `/proc` entries (see [`Supervisor::proc_reach`]).
+    pub(super) fn resolve_arg(
+        &mut self,
         c: &Call,
         dirfd: u64,
         path: &[u8],
         opts: Opts,
     ) -> Result<Resolved, Reply> {
-        resolve(c.tid, c.tgid, Start::from_dirfd(dirfd), path, opts).map_err(Reply::errno)
+        let r =
+            resolve(c.tid, c.tgid, Start::from_dirfd(dirfd), path, opts).map_err(Reply::errno)?;
+        if self.proc_reach(c, &r) {
+            Ok(r)
+        } else {
+            Err(Reply::err(libc::EACCES))
+        }
+    }
+
+    /// The supervisor resolves and acts with its own reach: `/proc` entries of processes that
+    /// are not the function's (the supervisor's among them) must stay out of it, as the kernel
+    /// and Landlock keep them from the function. Both the object (`/proc/<pid>/environ`) and
+    /// every magic link followed on the way (`/proc/<pid>/fd/N`, `cwd`, `root`, reached by any
+    /// path or directory fd) count. False, with a finding, when one is not the function's.
+    pub(super) fn proc_reach(&mut self, c: &Call, r: &Resolved) -> bool {
+        let outsider = r
+            .proc_owners
+            .iter()
+            .copied()
+            .chain(proc_pid_of(&r.path))
+            .find(|&pid| pid == 0 || !self.is_monitored(pid));
+        let Some(pid) = outsider else {
+            return true;
+        };
+        self.stats.denied += 1;
+        self.report_incident(
+            c,
+            "tamper.proc",
+            format!(
+                "Access to {} refused: it goes through /proc/{pid}, not a process of the function",
+                r.path
+            ),
+            Severity::High,
+            Outcome::Blocked,
+        );
+        false
     }
 
     pub(super) fn on_open(&mut self, c: &Call) -> Reply {
@@ -213,22 +242,6 @@ impl Supervisor<'_> {
         };
         let write = flags & libc::O_PATH == 0
             && flags & (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) != 0;
-        // The supervisor opens with its own reach: /proc entries of processes that are not the
-        // function's (the supervisor's among them) stay out of it, as the kernel and Landlock
-        // would keep them from the function.
-        if let Some(pid) = proc_pid(&r.path) {
-            if !self.is_monitored(pid) {
-                self.stats.denied += 1;
-                self.report_incident(
-                    c,
-                    "tamper.proc",
-                    format!("Open of {} refused: not a process of the function", r.path),
-                    Severity::High,
-                    Outcome::Blocked,
-                );
-                return Reply::err(libc::EACCES);
-            }
-        }
         if write {
             if excl_create && r.object.is_some() {
                 return Reply::err(libc::EEXIST);

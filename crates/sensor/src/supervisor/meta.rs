@@ -7,7 +7,7 @@
 use super::{Call, Reply, Supervisor, Verdict};
 use crate::arch::Sys;
 use crate::procfs;
-use crate::resolve::{fd_path, resolve, Opts, Start};
+use crate::resolve::{fd_path, Opts};
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode as FMode, Timespec, Timestamps, XattrFlags};
 use rustix::io::Errno;
 use std::ffi::CString;
@@ -87,8 +87,7 @@ impl Supervisor<'_> {
                         follow_last: follow,
                         ..Default::default()
                     };
-                    let r = resolve(c.tid, c.tgid, Start::from_dirfd(dirfd), &raw, opts)
-                        .map_err(Reply::errno)?;
+                    let r = self.resolve_arg(c, dirfd, &raw, opts)?;
                     let is_link = r.file_type == Some(FileType::Symlink);
                     let obj = r.object.ok_or(Reply::err(libc::ENOENT))?;
                     (obj, r.path, false, is_link)

@@ -134,6 +134,9 @@ impl Supervisor<'_> {
                 };
                 let r =
                     resolve(c.tid, c.tgid, Start::Cwd, &p, opts).map_err(|e| e.raw_os_error())?;
+                if !self.proc_reach(c, &r) {
+                    return Err(libc::EACCES);
+                }
                 // Address the resolved socket through the pinned directory, so the path the
                 // process can still change is not the one used.
                 let (pin, rel) = match (r.parent, r.name, r.object) {
@@ -712,9 +715,9 @@ impl Supervisor<'_> {
             }
             Some(SockAddr::UnixPath(p)) => {
                 // Binding creates the socket file: a write.
-                let r = match resolve(c.tid, c.tgid, Start::Cwd, &p, Opts::default()) {
+                let r = match self.resolve_arg(c, libc::AT_FDCWD as u64, &p, Opts::default()) {
                     Ok(r) => r,
-                    Err(e) => return Reply::errno(e),
+                    Err(reply) => return reply,
                 };
                 if r.object.is_some() {
                     return Reply::err(libc::EADDRINUSE);

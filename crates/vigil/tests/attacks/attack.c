@@ -683,6 +683,42 @@ static int ip_steer(int port) {
     return 0;
 }
 
+/* Another process's descriptors through /proc/PID/fd/FD: a process outside the function
+ * holds a deleted file (reachable no other way). openat2 and writable opens are performed by
+ * the supervisor, with its own reach; each must be refused, whichever way the path is given
+ * (a path, or a /proc/PID directory fd). A control: this process's own fd, the same way. */
+static int proc_fd(int pid, int fd, const char *own) {
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
+    struct { unsigned long long flags, mode, resolve; } how = {O_RDONLY, 0, 0};
+    int r = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    report("openat2_other", r);
+    if (r >= 0) {
+        char buf[64] = {0};
+        if (pread(r, buf, sizeof buf - 1, 0) > 0) printf("read_other %s\n", buf);
+    }
+    report("open_write_other", open(path, O_WRONLY));
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d", pid);
+    int d = open(dir, O_PATH | O_DIRECTORY);
+    if (d < 0) {
+        report("proc_dir_open", d);
+    } else {
+        char rel[32];
+        snprintf(rel, sizeof rel, "fd/%d", fd);
+        int x = syscall(SYS_openat2, d, rel, &how, sizeof how);
+        report("openat2_other_dirfd", x);
+        if (x >= 0) {
+            char buf[64] = {0};
+            if (pread(x, buf, sizeof buf - 1, 0) > 0) printf("read_other %s\n", buf);
+        }
+    }
+    int mine = open(own, O_RDONLY);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", mine);
+    report("openat2_own", syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how));
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -991,6 +1027,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "proc_fd") && argc == 5) return proc_fd(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "vm_sibling_map") && argc == 5) return vm_sibling_map(argv[2], argv[3], argv[4]);
