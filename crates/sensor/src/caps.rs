@@ -27,6 +27,7 @@ pub fn dangerous() -> CapabilitySet {
         | CapabilitySet::DAC_READ_SEARCH
         | CapabilitySet::LINUX_IMMUTABLE
         | CapabilitySet::CHECKPOINT_RESTORE
+        | CapabilitySet::MKNOD
 }
 
 /// Drops [`dangerous`] capabilities from the calling thread (before the function is

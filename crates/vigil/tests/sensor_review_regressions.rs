@@ -1269,3 +1269,59 @@ fn another_processes_descriptors_stay_out_of_reach() {
         assert!(r.line("openat2_own").contains(" ok "), "{}", r.dump());
     }
 }
+
+/// Review (2026-11-27, round 3): a root function kept `CAP_MKNOD`, and `mknod` and the open
+/// after it were judged by the name alone, so a block device node made under an allowed
+/// directory wrote the disk under it, every file of it (a review's PoC, on a loop device).
+/// Creating device nodes is now refused in every mode (and `CAP_MKNOD` dropped), and writing
+/// a device other than the harmless ones needs `files.write` to name it exactly, not a glob.
+/// Here with `/dev/null`'s numbers, so nothing can be harmed if it got through.
+#[test]
+fn device_nodes_cannot_be_made_or_written_through_a_glob() {
+    use std::os::unix::fs::PermissionsExt;
+    for user in users() {
+        let dir = workdir("device");
+        let node = dir.join("made");
+        let existing = dir.join("existing");
+        if is_root() {
+            // Left by someone else where the function may write.
+            let made = std::process::Command::new("mknod")
+                .arg(&existing)
+                .args(["c", "1", "3"])
+                .status()
+                .expect("mknod runs");
+            assert!(made.success());
+            std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o666))
+                .expect("chmod");
+        }
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                dir.display(),
+                libs()
+            ),
+        );
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &[
+                "device",
+                node.to_str().unwrap_or_default(),
+                existing.to_str().unwrap_or_default(),
+            ],
+        );
+        assert!(r.line("mknod_chr").contains("err 1 "), "{}", r.dump());
+        assert!(!node.exists(), "{user:?}: the node was made\n{}", r.dump());
+        assert!(!r.findings("files.device").is_empty(), "{}", r.dump());
+        if is_root() {
+            assert!(
+                r.line("open_device_write").contains("err 13 "),
+                "{}",
+                r.dump()
+            );
+            assert!(!r.findings("files.write.device").is_empty(), "{}", r.dump());
+        }
+    }
+}

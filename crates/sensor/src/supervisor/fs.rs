@@ -33,6 +33,14 @@ const HARMLESS_DEVICES: &[&str] = &[
     "/dev/random",
 ];
 
+/// [`HARMLESS_DEVICES`] and terminals (`/dev/pts/N`).
+fn harmless_device(path: &str) -> bool {
+    HARMLESS_DEVICES.contains(&path)
+        || path
+            .strip_prefix("/dev/pts/")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
 /// Objects that are not files in a directory: reopening one the process already has is not a
 /// filesystem write.
 fn is_anonymous_object(path: &str) -> bool {
@@ -73,12 +81,7 @@ impl Supervisor<'_> {
             );
             return Verdict::Deny(libc::EACCES);
         }
-        if is_anonymous_object(path)
-            || HARMLESS_DEVICES.contains(&path)
-            || path
-                .strip_prefix("/dev/pts/")
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-        {
+        if is_anonymous_object(path) || harmless_device(path) {
             return Verdict::Allow;
         }
         let mem = is_proc_mem(path);
@@ -105,6 +108,36 @@ impl Supervisor<'_> {
             obs: Some(Obs::Write(path.to_string())),
             activity: Activity::File {
                 activity,
+                path: path.to_string(),
+            },
+            always: false,
+        };
+        self.decide(c, d)
+    }
+
+    /// Writing a device other than the harmless ones (a block device is every file of its
+    /// filesystem): allowed only when `files.write` names the device by its exact path, not
+    /// through a glob such as `/tmp/**` (where a device node may have been left).
+    fn device_write_decision(&mut self, c: &Call, path: &str) -> Verdict {
+        let named = self
+            .cfg
+            .policy
+            .files
+            .write
+            .iter()
+            .any(|p| p.is_exact() && p.as_str() == path);
+        let d = Decision {
+            allowed: named,
+            section: Section::Files,
+            errno: libc::EACCES,
+            rule: "files.write.device",
+            title: format!(
+                "Write to the device {path} is not allowed: files.write must name it exactly"
+            ),
+            severity: Severity::High,
+            obs: Some(Obs::Write(path.to_string())),
+            activity: Activity::File {
+                activity: 3,
                 path: path.to_string(),
             },
             always: false,
@@ -256,6 +289,17 @@ impl Supervisor<'_> {
                 // The kernel refuses it anyway (e.g. Python's bytecode cache under a read-only
                 // /var/task): not a violation, and nothing to learn.
                 return Reply::err(libc::EROFS);
+            }
+            let device = matches!(
+                r.file_type,
+                Some(FileType::BlockDevice | FileType::CharacterDevice)
+            );
+            if device && !harmless_device(&r.path) {
+                match self.device_write_decision(c, &r.path) {
+                    Verdict::Allow => {}
+                    Verdict::Deny(e) => return Reply::err(e),
+                    Verdict::Kill => return Reply::err(libc::EPERM),
+                }
             }
             let activity = if r.object.is_some() { 3 } else { 1 };
             match self.write_decision(c, &r.path, activity) {
@@ -469,6 +513,30 @@ impl Supervisor<'_> {
                 };
                 let path = self.read_path(c, p)?;
                 let r = self.resolve_arg(c, d, &path, nofollow)?;
+                let kind = mode & libc::S_IFMT;
+                if matches!(c.sys, Sys::mknod | Sys::mknodat)
+                    && (kind == libc::S_IFBLK || kind == libc::S_IFCHR)
+                {
+                    // A device node where the function may write is a door to whatever the
+                    // device holds (a disk: every file on it). Denied in every mode.
+                    self.stats.denied += 1;
+                    self.report_incident(
+                        c,
+                        "files.device",
+                        format!(
+                            "Creating the device node {} ({}) denied: a function never needs one",
+                            r.path,
+                            if kind == libc::S_IFBLK {
+                                "block"
+                            } else {
+                                "character"
+                            }
+                        ),
+                        Severity::High,
+                        Outcome::Blocked,
+                    );
+                    return Ok(Reply::err(libc::EPERM));
+                }
                 if r.object.is_some() {
                     return Ok(Reply::err(libc::EEXIST));
                 }

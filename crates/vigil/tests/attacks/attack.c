@@ -26,6 +26,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -719,6 +720,15 @@ static int proc_fd(int pid, int fd, const char *own) {
     return 0;
 }
 
+/* Device nodes where the function may write: creating one (a character device with /dev/null's
+ * numbers, harmless, standing for a disk's) must be refused, and so must writing an existing
+ * node (EXISTING) that a glob of files.write happens to match. */
+static int device(const char *node, const char *existing) {
+    report("mknod_chr", mknod(node, S_IFCHR | 0666, makedev(1, 3)));
+    report("open_device_write", open(existing, O_WRONLY));
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -1027,6 +1037,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "capdrop_exec") && argc == 3) return capdrop_exec(argv[2]);
     if (!strcmp(c, "thread_setuid_exec") && argc == 3) return thread_setuid_exec(argv[2]);
     if (!strcmp(c, "fd_full") && argc == 3) return fd_full(argv[2]);
+    if (!strcmp(c, "device") && argc == 4) return device(argv[2], argv[3]);
     if (!strcmp(c, "proc_fd") && argc == 5) return proc_fd(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
