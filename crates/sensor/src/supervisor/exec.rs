@@ -329,11 +329,7 @@ impl Supervisor<'_> {
         else {
             return true;
         };
-        let now = match self.proc_dir(tgid) {
-            Some(dir) => procfs::exe_identity_at(dir),
-            None => procfs::identity(&format!("/proc/{tgid}/exe")),
-        };
-        let now = match now {
+        let now = match self.exe_identity(tgid) {
             Ok(id) => id,
             // The image cannot be read (an execute-only program makes the process
             // non-dumpable): it cannot be verified, so it is not accepted.
@@ -358,6 +354,23 @@ impl Supervisor<'_> {
         });
         let returned = |pe: &PendingExec| caller == Some(pe.tid);
         if landed {
+            // The image was read before the layout: an exec that landed in between showed the
+            // old image with the new layout. Once an exec is seen landed, its image is final
+            // (the kernel sets it before it switches the memory whose layout changed): read
+            // it again.
+            let now = match self.exe_identity(tgid) {
+                Ok(id) => id,
+                Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                    let found = "an image the supervisor cannot read".to_string();
+                    self.exec_mismatch(tgid, caller.unwrap_or(tgid), &pending[0], found);
+                    return false;
+                }
+                // Gone since (the process exited): nothing runs to verify.
+                Err(_) => {
+                    self.drop_returned(tgid, caller);
+                    return true;
+                }
+            };
             let found = match pending.iter().find(|pe| pe.expected == now) {
                 Some(pe) => match Self::script_fits(tgid, pe) {
                     Ok(()) => {
@@ -386,6 +399,15 @@ impl Supervisor<'_> {
         }
         self.drop_returned(tgid, caller);
         true
+    }
+
+    /// The identity of the image `tgid` runs (`/proc/<pid>/exe`, under its held directory when
+    /// there is one).
+    fn exe_identity(&self, tgid: u32) -> std::io::Result<Identity> {
+        match self.proc_dir(tgid) {
+            Some(dir) => procfs::exe_identity_at(dir),
+            None => procfs::identity(&format!("/proc/{tgid}/exe")),
+        }
     }
 
     /// The execs of `tgid` whose thread is back in a call are over (they failed).
