@@ -1312,7 +1312,13 @@ impl<'s> Supervisor<'s> {
     pub(crate) fn is_monitored(&self, pid: u32) -> bool {
         let mut p = pid;
         for _ in 0..64 {
-            if self.procs.get(&p).is_some_and(|pr| !pr.exited) || p == self.cfg.main_pid {
+            // The main process counts until it is known to have exited: its number may then
+            // be another process's.
+            let known = match self.procs.get(&p) {
+                Some(pr) => !pr.exited,
+                None => p == self.cfg.main_pid && self.main_status.is_none(),
+            };
+            if known {
                 return true;
             }
             if p <= 1 || self.cfg.protected.contains(&p) {
