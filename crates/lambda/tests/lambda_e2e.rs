@@ -26,6 +26,9 @@
 //! What is missing is said on stderr and the test is skipped; with `VIGIL_E2E_REQUIRE=1` (CI)
 //! a missing prerequisite fails the test instead.
 
+#[path = "../../vigil/tests/support/stale.rs"]
+mod stale;
+
 use lambda_simulator::{InvocationBuilder, InvocationStatus, ShutdownReason, Simulator};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -135,7 +138,8 @@ fn prepare() -> Result<Setup, String> {
     let target = target_dir();
     let runtime_cache = awslambdaric(&target.root)?;
 
-    remove_stale_shared_dirs();
+    // Shared folders of earlier runs whose process is gone (each holds a copy of the binary).
+    stale::remove_stale_dirs("vigil-lambda-e2e-");
     let shared = std::env::temp_dir().join(format!(
         "vigil-lambda-e2e-{}-{}",
         std::process::id(),
@@ -257,26 +261,6 @@ fn copy_tree(from: &Path, to: &Path) {
                 .open(&dest)
                 .and_then(|f| f.set_modified(mtime))
                 .expect("keep the mtime of a runtime file");
-        }
-    }
-}
-
-/// Shared folders of earlier runs whose process is gone (each holds a copy of the binary).
-fn remove_stale_shared_dirs() {
-    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for e in dir.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("vigil-lambda-e2e-")
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }

@@ -457,8 +457,9 @@ pub fn first_child(pid: u32) -> Option<u32> {
 /// The memory layout of process `pid` as `/proc/<pid>/stat` shows it: where its code, stack,
 /// data, heap start, arguments and environment are (fields 26–28 and 45–51). Only an exec
 /// replaces them (`prctl(PR_SET_MM)` is denied to the function), so a change says an exec
-/// landed even when it ran the same program. `None` if unreadable, or shown as zeros (the
-/// supervisor may not look at that process's memory).
+/// landed even when it ran the same program. `None` if unreadable, or hidden (the kernel
+/// shows 1, 1, 0 and zeros when the supervisor may not look at that process's memory). A
+/// layout whose code start is still 0 is one an exec is building (see [`layout_complete`]).
 pub fn mm_layout(pid: u32) -> Option<[u64; 10]> {
     let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
     parse_mm_layout(&stat)
@@ -477,7 +478,15 @@ fn parse_mm_layout(stat: &[u8]) -> Option<[u64; 10]> {
         *slot = dec(fields.get(field - 3)?)?;
     }
     // Without access, the kernel shows 1, 1, 0 and zeros.
-    out.iter().any(|v| *v > 1).then_some(out)
+    let hidden = out[0] == 1 && out[1] == 1 && out[2..].iter().all(|v| *v == 0);
+    (!hidden).then_some(out)
+}
+
+/// Has an exec finished setting up this layout? The kernel switches a process to its new
+/// memory first, and fills in where the code, arguments and environment are while it loads
+/// the program, the code's start last: until then `/proc/<pid>/cmdline` is empty.
+pub fn layout_complete(layout: &[u64; 10]) -> bool {
+    layout[0] != 0
 }
 
 /// Whether the process `pid`, with one thread, has children: `None` when it cannot be told
@@ -621,9 +630,15 @@ CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
             parse_mm_layout(&shown),
             Some([4096, 8192, 140000, 12288, 16384, 20480, 140100, 140200, 140300, 140400])
         );
+        let mut building = line.clone();
         line.extend_from_slice(hidden);
         assert_eq!(parse_mm_layout(&line), None);
         assert_eq!(parse_mm_layout(b"42 (x) S 1"), None);
+        // An exec that switched the memory and has not set it up yet: all zeros.
+        building.extend_from_slice(b" 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+        let zeros = parse_mm_layout(&building).expect("shown");
+        assert!(!layout_complete(&zeros));
+        assert!(layout_complete(&own));
     }
 
     #[test]

@@ -970,6 +970,35 @@ fn unreadable_mappings_after_an_allowed_library_fail_closed() {
     }
 }
 
+/// Runs the mapping race `mode` of the attack program as `user` in enforce mode, with
+/// `good.bin` (listed in `files.exec_map`) and `evil.bin` (not) in `dir`, each starting with its
+/// tag, writes allowed under `dir`, and `out` (then `extra`) as the race's last arguments.
+fn mapping_race(user: User, dir: &Path, mode: &str, out: &Path, extra: &[&str]) -> Run {
+    let good = dir.join("good.bin");
+    let evil = dir.join("evil.bin");
+    for (path, tag) in [(&good, b"GOOD"), (&evil, b"EVIL")] {
+        let mut bytes = tag.to_vec();
+        bytes.resize(8192, 0);
+        std::fs::write(path, bytes).expect("write");
+    }
+    let pol = policy_for(
+        dir,
+        &format!(
+            "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+            dir.display(),
+            libs().replacen('[', &format!("[{}, ", good.display()), 1)
+        ),
+    );
+    let mut args = vec![
+        mode,
+        good.to_str().unwrap_or_default(),
+        evil.to_str().unwrap_or_default(),
+        out.to_str().unwrap_or_default(),
+    ];
+    args.extend_from_slice(extra);
+    attack(user, dir, &pol, &args)
+}
+
 /// Review (2026-11-27): the re-check of the mappings after an allowed executable mapping was
 /// done at the process's next watched call from any thread, and then considered done. But the
 /// kernel maps after the answer: a mapping thread that lowered itself to SCHED_IDLE (with the
@@ -985,39 +1014,13 @@ fn a_mapping_that_lands_after_the_recheck_is_still_checked() {
     use std::os::unix::fs::PermissionsExt;
     for user in users() {
         let dir = workdir("map-land");
-        let good = dir.join("good.bin");
-        let evil = dir.join("evil.bin");
-        for (path, tag) in [(&good, b"GOOD"), (&evil, b"EVIL")] {
-            let mut bytes = tag.to_vec();
-            bytes.resize(8192, 0);
-            std::fs::write(path, bytes).expect("write");
-        }
-        let pol = policy_for(
-            &dir,
-            &format!(
-                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
-                dir.display(),
-                libs().replacen('[', &format!("[{}, ", good.display()), 1)
-            ),
-        );
         let mut mapped = 0;
         let mut last = String::new();
         for round in 0..3 {
             let out = dir.join(format!("round-{round}"));
             std::fs::create_dir_all(&out).expect("mkdir");
             std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-            let r = attack(
-                user,
-                &dir,
-                &pol,
-                &[
-                    "map_land_race",
-                    good.to_str().unwrap_or_default(),
-                    evil.to_str().unwrap_or_default(),
-                    out.to_str().unwrap_or_default(),
-                    "20000",
-                ],
-            );
+            let r = mapping_race(user, &dir, "map_land_race", &out, &["20000"]);
             assert!(
                 !out.join("evil-alive").exists() && !out.join("after").exists(),
                 "{user:?} round {round}: the unlisted mapping went unchecked\n{}",
@@ -1055,32 +1058,7 @@ fn a_mapping_that_lands_after_the_recheck_is_still_checked() {
 fn a_process_sharing_memory_is_checked_after_the_others_mapping() {
     for user in users() {
         let dir = workdir("vm-sibling");
-        let good = dir.join("good.bin");
-        let evil = dir.join("evil.bin");
-        for (path, tag) in [(&good, b"GOOD"), (&evil, b"EVIL")] {
-            let mut bytes = tag.to_vec();
-            bytes.resize(8192, 0);
-            std::fs::write(path, bytes).expect("write");
-        }
-        let pol = policy_for(
-            &dir,
-            &format!(
-                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
-                dir.display(),
-                libs().replacen('[', &format!("[{}, ", good.display()), 1)
-            ),
-        );
-        let r = attack(
-            user,
-            &dir,
-            &pol,
-            &[
-                "vm_sibling_map",
-                good.to_str().unwrap_or_default(),
-                evil.to_str().unwrap_or_default(),
-                dir.to_str().unwrap_or_default(),
-            ],
-        );
+        let r = mapping_race(user, &dir, "vm_sibling_map", &dir, &[]);
         assert!(
             dir.join("before").exists() && r.stdout.contains("evil mapped"),
             "{user:?}: the race did not run as planned\n{}",
@@ -1108,32 +1086,7 @@ fn a_process_sharing_memory_is_checked_after_the_others_mapping() {
 fn a_child_forked_after_an_unchecked_mapping_is_checked() {
     for user in users() {
         let dir = workdir("fork-after-map");
-        let good = dir.join("good.bin");
-        let evil = dir.join("evil.bin");
-        for (path, tag) in [(&good, b"GOOD"), (&evil, b"EVIL")] {
-            let mut bytes = tag.to_vec();
-            bytes.resize(8192, 0);
-            std::fs::write(path, bytes).expect("write");
-        }
-        let pol = policy_for(
-            &dir,
-            &format!(
-                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
-                dir.display(),
-                libs().replacen('[', &format!("[{}, ", good.display()), 1)
-            ),
-        );
-        let r = attack(
-            user,
-            &dir,
-            &pol,
-            &[
-                "fork_after_map",
-                good.to_str().unwrap_or_default(),
-                evil.to_str().unwrap_or_default(),
-                dir.to_str().unwrap_or_default(),
-            ],
-        );
+        let r = mapping_race(user, &dir, "fork_after_map", &dir, &[]);
         assert!(
             r.stdout.contains("evil mapped"),
             "{user:?}: the race did not run as planned\n{}",

@@ -329,49 +329,45 @@ impl Supervisor<'_> {
         else {
             return true;
         };
-        let now = match self.exe_identity(tgid) {
+        let now = match self.image_of(tgid, caller, &pending[0]) {
             Ok(id) => id,
-            // The image cannot be read (an execute-only program makes the process
-            // non-dumpable): it cannot be verified, so it is not accepted.
-            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-                let found = "an image the supervisor cannot read".to_string();
-                self.exec_mismatch(tgid, caller.unwrap_or(tgid), &pending[0], found);
-                return false;
-            }
-            // The leader exited (an exec from another thread makes it the leader again), or
-            // the process is gone.
-            Err(_) => {
-                self.drop_returned(tgid, caller);
-                return true;
-            }
+            Err(verdict) => return verdict,
         };
+        // A layout being built (an exec between switching the memory and loading the program)
+        // is neither the old one nor a landed one yet: the exec is settled at a later call or
+        // poll, once the program, its arguments included, is in place. A hidden or unreadable
+        // one counts as changed (fail closed: the checks that follow then fail).
         let layout = std::cell::OnceCell::new();
-        let landed = pending.iter().any(|pe| {
-            pe.old.is_some_and(|o| o != now)
-                || pe
-                    .old_layout
-                    .is_some_and(|l| *layout.get_or_init(|| procfs::mm_layout(tgid)) != Some(l))
-        });
+        let changed = |old: [u64; 10]| match *layout.get_or_init(|| procfs::mm_layout(tgid)) {
+            Some(l) => l != old && procfs::layout_complete(&l),
+            None => true,
+        };
+        let landed = pending
+            .iter()
+            .any(|pe| pe.old.is_some_and(|o| o != now) || pe.old_layout.is_some_and(changed));
         let returned = |pe: &PendingExec| caller == Some(pe.tid);
         if landed {
             // The image was read before the layout: an exec that landed in between showed the
             // old image with the new layout. Once an exec is seen landed, its image is final
             // (the kernel sets it before it switches the memory whose layout changed): read
             // it again.
-            let now = match self.exe_identity(tgid) {
+            let now = match self.image_of(tgid, caller, &pending[0]) {
                 Ok(id) => id,
-                Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-                    let found = "an image the supervisor cannot read".to_string();
-                    self.exec_mismatch(tgid, caller.unwrap_or(tgid), &pending[0], found);
-                    return false;
-                }
-                // Gone since (the process exited): nothing runs to verify.
-                Err(_) => {
-                    self.drop_returned(tgid, caller);
-                    return true;
-                }
+                Err(verdict) => return verdict,
             };
             let found = match pending.iter().find(|pe| pe.expected == now) {
+                Some(pe)
+                    if pe.script.is_some()
+                        && layout
+                            .get_or_init(|| procfs::mm_layout(tgid))
+                            .is_some_and(|l| !procfs::layout_complete(&l)) =>
+                {
+                    // The script's interpreter, but the kernel is still loading it, and the
+                    // command line to check is not there yet. No code of the process runs
+                    // before the load is done (the exec'ing thread is the only one left, in
+                    // the kernel): settled at a later call or poll.
+                    return true;
+                }
                 Some(pe) => match Self::script_fits(tgid, pe) {
                     Ok(()) => {
                         self.exec_done(tgid, pe);
@@ -402,11 +398,32 @@ impl Supervisor<'_> {
     }
 
     /// The identity of the image `tgid` runs (`/proc/<pid>/exe`, under its held directory when
-    /// there is one).
-    fn exe_identity(&self, tgid: u32) -> std::io::Result<Identity> {
-        match self.proc_dir(tgid) {
+    /// there is one), or what `settle_execs` returns when there is none to verify:
+    /// `Err(false)` when it cannot be read (an execute-only program makes the process
+    /// non-dumpable), so cannot be verified and is not accepted (the process was killed, as
+    /// for `pe`); `Err(true)` when the process is gone, or its leader exited (an exec from
+    /// another thread makes it the leader again), and `caller`'s execs are dropped.
+    fn image_of(
+        &mut self,
+        tgid: u32,
+        caller: Option<u32>,
+        pe: &PendingExec,
+    ) -> Result<Identity, bool> {
+        let read = match self.proc_dir(tgid) {
             Some(dir) => procfs::exe_identity_at(dir),
             None => procfs::identity(&format!("/proc/{tgid}/exe")),
+        };
+        match read {
+            Ok(id) => Ok(id),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                let found = "an image the supervisor cannot read".to_string();
+                self.exec_mismatch(tgid, caller.unwrap_or(tgid), pe, found);
+                Err(false)
+            }
+            Err(_) => {
+                self.drop_returned(tgid, caller);
+                Err(true)
+            }
         }
     }
 

@@ -460,14 +460,8 @@ static int misc_review(void) {
     return 0;
 }
 
-/* An allowed executable mapping that lands after the supervisor's re-check of the mappings.
- * The mapping thread lowers itself to SCHED_IDLE, so once its mmap is answered it waits for a
- * CPU (two threads keep them busy); meanwhile two threads make watched calls (creating
- * DIR/poke), each of which has the supervisor read the mappings while the mmap has not
- * happened yet; another thread swaps the mapped descriptor between GOOD (listed) and EVIL
- * (not). An EVIL mapping that lands must still be caught: the process is killed at its next
- * watched call (creating DIR/after), before it writes DIR/evil-alive. Prints
- * "map_land_race ... evil mapped" when EVIL got mapped executable. */
+/* Shared by the mapping races below: GOOD (listed in files.exec_map) and EVIL (not) are open,
+ * and a thread swaps the descriptor mlr_fd between them until mlr_stop. */
 static int mlr_good, mlr_evil, mlr_fd;
 static volatile int mlr_stop;
 static char mlr_poke[4096];
@@ -476,6 +470,51 @@ static void *mlr_swapper(void *a) {
     while (!mlr_stop) { dup2(mlr_evil, mlr_fd); dup2(mlr_good, mlr_fd); }
     return NULL;
 }
+/* Opens GOOD and EVIL, and, unless DIR is NULL, first makes a watched call (creating
+ * DIR/before), so that what the process owes for its own libraries is settled. */
+static int mlr_open(const char *good, const char *evil, const char *dir) {
+    mlr_good = open(good, O_RDONLY);
+    mlr_evil = open(evil, O_RDONLY);
+    if (mlr_good < 0 || mlr_evil < 0) { perror("open"); return -1; }
+    mlr_fd = dup(mlr_good);
+    if (dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/before", dir);
+        int f = open(path, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) close(f);
+    }
+    return 0;
+}
+/* Maps mlr_fd executable until EVIL is mapped (returned) or TRIES are used up (NULL);
+ * *allowed counts the mappings let through. */
+static void *mlr_map_evil(int tries, int *allowed) {
+    for (int i = 0; i < tries; i++) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mlr_fd, 0);
+        if (p == MAP_FAILED) continue;
+        if (allowed) (*allowed)++;
+        if (!memcmp(p, "EVIL", 4)) return p;
+        munmap(p, 4096);
+    }
+    return NULL;
+}
+/* Creates DIR/NAME, with TEXT in it when not NULL (a watched call). */
+static void touch(const char *dir, const char *name, const char *text) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int f = open(path, O_WRONLY | O_CREAT, 0644);
+    if (f < 0) return;
+    if (text) write(f, text, strlen(text));
+    close(f);
+}
+
+/* An allowed executable mapping that lands after the supervisor's re-check of the mappings.
+ * The mapping thread lowers itself to SCHED_IDLE, so once its mmap is answered it waits for a
+ * CPU (two threads keep them busy); meanwhile two threads make watched calls (creating
+ * DIR/poke), each of which has the supervisor read the mappings while the mmap has not
+ * happened yet; another thread swaps the mapped descriptor between GOOD (listed) and EVIL
+ * (not). An EVIL mapping that lands must still be caught: the process is killed at its next
+ * watched call (creating DIR/after), before it writes DIR/evil-alive. Prints
+ * "map_land_race ... evil mapped" when EVIL got mapped executable. */
 static void *mlr_hog(void *a) {
     (void)a;
     while (!mlr_stop) {}
@@ -490,13 +529,8 @@ static void *mlr_poker(void *a) {
     return NULL;
 }
 static int map_land_race(const char *good, const char *evil, const char *dir, int tries) {
-    mlr_good = open(good, O_RDONLY);
-    mlr_evil = open(evil, O_RDONLY);
-    if (mlr_good < 0 || mlr_evil < 0) { perror("open"); return 1; }
-    mlr_fd = dup(mlr_good);
+    if (mlr_open(good, evil, NULL) < 0) return 1;
     snprintf(mlr_poke, sizeof mlr_poke, "%s/poke", dir);
-    /* Two threads keep the CPUs busy, so the SCHED_IDLE mapping thread waits long after each
-     * answer. */
     enum { hogs = 2, pokers = 2 };
     pthread_t ts, tp[pokers], th[hogs];
     pthread_create(&ts, NULL, mlr_swapper, NULL);
@@ -505,14 +539,8 @@ static int map_land_race(const char *good, const char *evil, const char *dir, in
     /* This thread only (threads created after it would inherit the policy). */
     struct sched_param sp = {0};
     if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0) printf("map_land_race sched_idle err %d\n", errno);
-    void *got = NULL;
     int allowed = 0;
-    for (int i = 0; i < tries && !got; i++) {
-        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mlr_fd, 0);
-        if (p == MAP_FAILED) continue;
-        allowed++;
-        if (!memcmp(p, "EVIL", 4)) got = p; else munmap(p, 4096);
-    }
+    void *got = mlr_map_evil(tries, &allowed);
     mlr_stop = 1;
     pthread_join(ts, NULL);
     for (int i = 0; i < pokers; i++) pthread_join(tp[i], NULL);
@@ -520,36 +548,24 @@ static int map_land_race(const char *good, const char *evil, const char *dir, in
     printf("map_land_race allowed %d, evil %s\n", allowed, got ? "mapped" : "never mapped");
     fflush(stdout);
     if (!got) return 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/after", dir);
-    int f = open(path, O_WRONLY | O_CREAT, 0644);
-    if (f >= 0) close(f);
-    snprintf(path, sizeof path, "%s/evil-alive", dir);
-    f = open(path, O_WRONLY | O_CREAT, 0644);
-    if (f >= 0) { write(f, "alive\n", 6); close(f); }
+    touch(dir, "after", NULL);
+    touch(dir, "evil-alive", "alive\n");
     puts("map_land_race survived with evil mapped");
     return 0;
 }
 
 /* A process sharing memory with this one without being a thread of it (clone(CLONE_VM |
  * CLONE_FILES), as threads libraries did before CLONE_THREAD) races an allowed executable
- * mapping: another thread here swaps the mapped descriptor between GOOD (listed) and EVIL
- * (not). Once EVIL is mapped, the sibling only waits (no watched call), and this process, in
- * whose memory EVIL now is too, makes a watched call (creating DIR/after): it must be killed
- * before it writes DIR/evil-alive. */
-static int vms_good, vms_evil, vms_fd;
-static volatile int vms_done, vms_stop;
+ * mapping while a thread here swaps the mapped descriptor. Once EVIL is mapped, the sibling
+ * only waits (no watched call), and this process, in whose memory EVIL now is too, makes a
+ * watched call (creating DIR/after): it must be killed before it writes DIR/evil-alive. */
+static volatile int vms_done;
 static void *volatile vms_got;
-static void *vms_swapper(void *a) {
-    (void)a;
-    while (!vms_stop) { dup2(vms_evil, vms_fd); dup2(vms_good, vms_fd); }
-    return NULL;
-}
 /* Raw system calls only: the sibling shares this process's thread-local storage. */
 static int vms_child(void *a) {
     (void)a;
     for (int i = 0; i < 200000 && !vms_got; i++) {
-        long p = syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, vms_fd, 0);
+        long p = syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mlr_fd, 0);
         if (p == -1) continue;
         if (!memcmp((void *)p, "EVIL", 4)) vms_got = (void *)p;
         else syscall(SYS_munmap, p, 4096);
@@ -561,33 +577,21 @@ static int vms_child(void *a) {
     return 0;
 }
 static int vm_sibling_map(const char *good, const char *evil, const char *dir) {
-    vms_good = open(good, O_RDONLY);
-    vms_evil = open(evil, O_RDONLY);
-    if (vms_good < 0 || vms_evil < 0) { perror("open"); return 1; }
-    vms_fd = dup(vms_good);
-    /* A watched call first: what this process owes for its own libraries is settled. */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/before", dir);
-    int f = open(path, O_WRONLY | O_CREAT, 0644);
-    if (f >= 0) close(f);
+    if (mlr_open(good, evil, dir) < 0) return 1;
     pthread_t ts;
-    pthread_create(&ts, NULL, vms_swapper, NULL);
+    pthread_create(&ts, NULL, mlr_swapper, NULL);
     size_t size = 256 * 1024;
     char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     pid_t b = clone(vms_child, stack + size, CLONE_VM | CLONE_FILES | SIGCHLD, NULL);
     if (b < 0) { printf("vm_sibling_map clone err %d\n", errno); return 1; }
     while (!vms_done) usleep(1000);
-    vms_stop = 1;
+    mlr_stop = 1;
     pthread_join(ts, NULL);
     printf("vm_sibling_map evil %s\n", vms_got ? "mapped" : "never mapped");
     fflush(stdout);
     if (vms_got) {
-        snprintf(path, sizeof path, "%s/after", dir);
-        f = open(path, O_WRONLY | O_CREAT, 0644);
-        if (f >= 0) close(f);
-        snprintf(path, sizeof path, "%s/evil-alive", dir);
-        f = open(path, O_WRONLY | O_CREAT, 0644);
-        if (f >= 0) { write(f, "alive\n", 6); close(f); }
+        touch(dir, "after", NULL);
+        touch(dir, "evil-alive", "alive\n");
         puts("vm_sibling_map survived with evil mapped");
     }
     kill(b, SIGKILL);
@@ -601,39 +605,21 @@ static int vm_sibling_map(const char *good, const char *evil, const char *dir) {
  * child, which made none yet, waits a little, then makes one (creating DIR/child-after) and
  * writes DIR/child-alive: it must be killed first. */
 static int fork_after_map(const char *good, const char *evil, const char *dir) {
-    mlr_good = open(good, O_RDONLY);
-    mlr_evil = open(evil, O_RDONLY);
-    if (mlr_good < 0 || mlr_evil < 0) { perror("open"); return 1; }
-    mlr_fd = dup(mlr_good);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/before", dir);
-    int f = open(path, O_WRONLY | O_CREAT, 0644);
-    if (f >= 0) close(f);
+    if (mlr_open(good, evil, dir) < 0) return 1;
     pthread_t ts;
     pthread_create(&ts, NULL, mlr_swapper, NULL);
-    void *got = NULL;
-    for (int i = 0; i < 200000 && !got; i++) {
-        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, mlr_fd, 0);
-        if (p == MAP_FAILED) continue;
-        if (!memcmp(p, "EVIL", 4)) got = p; else munmap(p, 4096);
-    }
+    void *got = mlr_map_evil(200000, NULL);
     if (!got) { mlr_stop = 1; pthread_join(ts, NULL); puts("fork_after_map evil never mapped"); return 0; }
     pid_t c = fork();
     if (c == 0) {
         usleep(200000);
-        snprintf(path, sizeof path, "%s/child-after", dir);
-        f = open(path, O_WRONLY | O_CREAT, 0644);
-        if (f >= 0) close(f);
-        snprintf(path, sizeof path, "%s/child-alive", dir);
-        f = open(path, O_WRONLY | O_CREAT, 0644);
-        if (f >= 0) { write(f, "alive\n", 6); close(f); }
+        touch(dir, "child-after", NULL);
+        touch(dir, "child-alive", "alive\n");
         _exit(0);
     }
     printf("fork_after_map evil mapped, child %d\n", c);
     fflush(stdout);
-    snprintf(path, sizeof path, "%s/after", dir);
-    f = open(path, O_WRONLY | O_CREAT, 0644);
-    if (f >= 0) close(f);
+    touch(dir, "after", NULL);
     puts("fork_after_map parent survived");
     waitpid(c, NULL, 0);
     return 0;

@@ -6,6 +6,8 @@
 //! uid/gid 65534 through `setpriv`, which is how a Lambda function runs.
 #![allow(dead_code)]
 
+mod stale;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, UdpSocket};
@@ -43,7 +45,7 @@ fn gcc(out: &Path, args: &[&str]) {
 
 pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
-        remove_stale_run_dirs();
+        stale::remove_stale_dirs(RUN_DIR_PREFIX);
         let dir = std::env::temp_dir().join(format!(
             "{RUN_DIR_PREFIX}{}-{}",
             std::process::id(),
@@ -106,27 +108,6 @@ pub fn env() -> &'static Env {
 
 /// Each test process's folder under /tmp: `vigil-it-<pid>-<nanos>`.
 const RUN_DIR_PREFIX: &str = "vigil-it-";
-
-/// The test harness cannot remove its folder when the test process ends (`Env` is a static,
-/// never dropped), so each run removes those of earlier runs whose process is gone.
-fn remove_stale_run_dirs() {
-    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for e in dir.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(RUN_DIR_PREFIX)
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
 
 fn nanos() -> u128 {
     std::time::SystemTime::now()
