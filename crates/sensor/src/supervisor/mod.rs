@@ -156,6 +156,9 @@ pub(crate) struct Proc {
     /// A process found after the start owes a check of the memory it was forked with, at its
     /// first watched call that keeps it (not an exec: the fork-and-exec path stays free of it).
     pub maps_inherited: bool,
+    /// Killed by the supervisor: its calls still queued (or arriving before it dies) are
+    /// refused, none acted on.
+    pub killed: bool,
     pub seen_dest: HashSet<String>,
     /// Every child this process has forked, or will fork until its next exec, started with
     /// its current image: true from first sight (no exec can complete before it: every exec
@@ -270,6 +273,7 @@ impl Proc {
             exec_polled: None,
             maps_pending: Vec::new(),
             maps_inherited: false,
+            killed: false,
             seen_dest: HashSet::new(),
             children_share_image: true,
             exited: false,
@@ -963,6 +967,14 @@ impl<'s> Supervisor<'s> {
         }
     }
 
+    /// Kills process `tgid` (SIGKILL), and refuses whatever it asks until it is gone.
+    pub(crate) fn kill(&mut self, tgid: u32) {
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            p.killed = true;
+        }
+        procfs::kill_process(tgid);
+    }
+
     /// The `/proc` directory of `tgid`, when it is held open.
     pub(crate) fn proc_dir(&self, tgid: u32) -> Option<BorrowedFd<'_>> {
         self.procs
@@ -1026,6 +1038,11 @@ impl<'s> Supervisor<'s> {
         let Some(tgid) = self.tgid_of(n.tid) else {
             return Reply::err(libc::ESRCH);
         };
+        if self.procs.get(&tgid).is_some_and(|p| p.killed) {
+            // Its SIGKILL is on the way: whatever it asks now must not happen (an open
+            // performed for it would still create the file).
+            return Reply::err(libc::EPERM);
+        }
         let c = Call {
             id: n.id,
             tid: n.tid,
@@ -1192,7 +1209,7 @@ impl<'s> Supervisor<'s> {
                 // The finding goes out first (the Lambda extension fails the invocation with
                 // it before the runtime is seen to die); the call waits meanwhile.
                 self.flush_deferred();
-                procfs::kill_process(c.tgid);
+                self.kill(c.tgid);
             }
             _ => {}
         }

@@ -450,7 +450,7 @@ impl Supervisor<'_> {
         title: String,
         severity: Severity,
     ) {
-        procfs::kill_process(c.tgid);
+        self.kill(c.tgid);
         self.stats.killed += 1;
         self.report_incident(c, rule, title, severity, Outcome::Killed);
     }
