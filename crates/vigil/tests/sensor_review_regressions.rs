@@ -1278,3 +1278,33 @@ fn device_nodes_cannot_be_made_or_written_through_a_glob() {
         }
     }
 }
+
+/// Review (2026-11-27, round 4): the other way round from the test above. The process sharing
+/// the memory makes its watched call first (what it inherited checked, clean), then the other
+/// gets an unlisted file mapped and is killed for it at its next call: the sharer owed nothing
+/// and went on running the unlisted code (every run). Killing a process for its mappings (or
+/// its exit or exec with one still owed) now has every other process checked at its next
+/// call that keeps its memory.
+#[test]
+fn the_sharer_of_a_process_killed_for_its_mappings_is_checked() {
+    for user in users() {
+        let dir = workdir("vm-sibling-kill");
+        let r = mapping_race(user, &dir, "vm_sibling_after_kill", &dir, &[]);
+        assert!(
+            dir.join("sibling-before").exists() && r.stdout.contains("evil mapped"),
+            "{user:?}: the race did not run as planned\n{}",
+            r.dump()
+        );
+        assert!(!dir.join("after").exists(), "{user:?}: {}", r.dump());
+        assert!(
+            !dir.join("sibling-alive").exists() && !dir.join("sibling-after").exists(),
+            "{user:?}: the process sharing the unlisted mapping went on\n{}",
+            r.dump()
+        );
+        assert!(
+            r.findings("files.exec_map.swapped").len() >= 2,
+            "{user:?}: {}",
+            r.dump()
+        );
+    }
+}

@@ -447,6 +447,15 @@ impl Supervisor<'_> {
         // run the new image. Asked only of the first process (once per run, as a rule): other
         // processes are forked again and again, and the answer costs a read.
         let share = tgid == self.cfg.main_pid && procfs::has_children(tgid) == Some(false);
+        if self
+            .procs
+            .get(&tgid)
+            .is_some_and(|p| !p.maps_pending.is_empty())
+        {
+            // The memory left behind, a mapping in it still owed a check, may be another
+            // process's too.
+            self.owe_everyone_else(tgid);
+        }
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.children_share_image = share;
             p.pending_execs.clear();

@@ -216,6 +216,7 @@ impl Supervisor<'_> {
             format!("The executable mappings of process {} could not be read to check them ({why}); process killed (fail closed)", c.tgid),
             Severity::High,
         );
+        self.owe_everyone_else(c.tgid);
         Some(false)
     }
 
@@ -258,6 +259,7 @@ impl Supervisor<'_> {
                     format!("The executable mappings of process {tgid} could not be read to check them ({e}); process killed (fail closed)"),
                     Severity::High,
                 );
+                self.owe_everyone_else(tgid);
                 true
             }
         }
@@ -282,7 +284,24 @@ impl Supervisor<'_> {
             format!("{bad} is mapped executable but was not the file checked (descriptor replaced after the check); process killed"),
             Severity::Critical,
         );
+        self.owe_everyone_else(c.tgid);
         false
+    }
+
+    /// What `tgid` owed, or held unchecked, may be in the memory of another process sharing it
+    /// (`clone(CLONE_VM)` without `CLONE_THREAD`), which owes nothing of its own: when `tgid`
+    /// is killed for its mappings, or exits or execs with a mapping still owed a check, every
+    /// other process has its mappings checked at its next call that keeps its memory. Rare,
+    /// and a read of `/proc/<pid>/maps` for each.
+    pub(super) fn owe_everyone_else(&mut self, tgid: u32) {
+        if self.cfg.mode != Mode::Enforce {
+            return;
+        }
+        for (t, p) in self.procs.iter_mut() {
+            if *t != tgid && !p.exited && !p.killed {
+                p.maps_inherited = true;
+            }
+        }
     }
 
     pub(super) fn on_shmat(&mut self, c: &Call) -> Reply {

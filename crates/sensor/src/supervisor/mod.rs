@@ -895,7 +895,7 @@ impl<'s> Supervisor<'s> {
         p.exited = true;
         p.pidfd = None;
         p.dir = None;
-        p.maps_pending.clear();
+        let owed = !std::mem::take(&mut p.maps_pending).is_empty();
         p.maps_inherited = false;
         for t in std::mem::take(&mut p.threads) {
             if self.tids.get(&t) == Some(&tgid) {
@@ -906,6 +906,10 @@ impl<'s> Supervisor<'s> {
         }
         self.creds_ok.remove(&tgid);
         self.ids_ok.remove(&tgid);
+        if owed {
+            // Its memory may live on in a process that shared it.
+            self.owe_everyone_else(tgid);
+        }
         let code = self.reaped.get(&tgid).copied();
         self.report_exit(tgid, code);
         if tgid != self.cfg.main_pid {

@@ -599,6 +599,57 @@ static int vm_sibling_map(const char *good, const char *evil, const char *dir) {
     return 0;
 }
 
+/* The other way round: the sibling sharing this process's memory makes a watched call first
+ * (creating DIR/sibling-before: what it inherited is checked, clean), then waits. This process
+ * gets EVIL mapped and is killed at its next watched call (creating DIR/after); the sibling,
+ * which owes nothing of its own, then makes a watched call (creating DIR/sibling-after) and
+ * writes DIR/sibling-alive: it must be killed first. */
+static char vsk_dir[4096];
+static volatile int vsk_ready;
+static void vsk_touch(const char *name, const char *text) {
+    char path[4200];
+    int n = 0;
+    for (const char *p = vsk_dir; *p && n < 4000; p++) path[n++] = *p;
+    path[n++] = '/';
+    for (const char *p = name; *p; p++) path[n++] = *p;
+    path[n] = 0;
+    long f = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT, 0644);
+    if (f < 0) return;
+    if (text) { long len = 0; while (text[len]) len++; syscall(SYS_write, f, text, len); }
+    syscall(SYS_close, f);
+}
+/* Raw system calls only: the sibling shares this process's thread-local storage. */
+static int vsk_child(void *a) {
+    (void)a;
+    vsk_touch("sibling-before", NULL);
+    vsk_ready = 1;
+    struct timespec ts = {0, 300000000};
+    syscall(SYS_nanosleep, &ts, NULL);
+    vsk_touch("sibling-after", NULL);
+    vsk_touch("sibling-alive", "alive\n");
+    syscall(SYS_exit, 0);
+    return 0;
+}
+static int vm_sibling_after_kill(const char *good, const char *evil, const char *dir) {
+    if (mlr_open(good, evil, dir) < 0) return 1;
+    snprintf(vsk_dir, sizeof vsk_dir, "%s", dir);
+    size_t size = 256 * 1024;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    pid_t b = clone(vsk_child, stack + size, CLONE_VM | CLONE_FILES | SIGCHLD, NULL);
+    if (b < 0) { printf("vm_sibling_after_kill clone err %d\n", errno); return 1; }
+    while (!vsk_ready) usleep(1000);
+    pthread_t ts;
+    pthread_create(&ts, NULL, mlr_swapper, NULL);
+    void *got = mlr_map_evil(200000, NULL);
+    mlr_stop = 1;
+    pthread_join(ts, NULL);
+    printf("vm_sibling_after_kill evil %s\n", got ? "mapped" : "never mapped");
+    fflush(stdout);
+    touch(dir, "after", NULL);
+    waitpid(b, NULL, 0);
+    return 0;
+}
+
 /* An unlisted file mapped in (descriptor swapped under an allowed mapping, as in
  * map_land_race but without the starving), and this process forks at once, before any watched
  * call: the child inherits the mapping. This process is killed at its next watched call; the
@@ -1026,6 +1077,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "device") && argc == 4) return device(argv[2], argv[3]);
     if (!strcmp(c, "proc_fd") && argc == 5) return proc_fd(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
+    if (!strcmp(c, "vm_sibling_after_kill") && argc == 5) return vm_sibling_after_kill(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "vm_sibling_map") && argc == 5) return vm_sibling_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "map_land_race") && argc == 6) return map_land_race(argv[2], argv[3], argv[4], atoi(argv[5]));
