@@ -250,6 +250,14 @@ fn parse_map_line(line: &str) -> Option<Mapping> {
     })
 }
 
+/// How many threads process `tgid` has (`Threads:` of its status); `None` if unreadable.
+pub fn thread_count(tgid: u32) -> Option<u32> {
+    let text = fs::read_to_string(format!("/proc/{tgid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Is thread `tid` of `tgid` certainly past any `mmap` it was let through? It is if it is gone,
 /// or if it waits outside `mmap`: in another system call, or in none (`/proc/<tid>/syscall`
 /// says `-1`). A thread that is running, in `mmap` (perhaps waiting for its next answer), or

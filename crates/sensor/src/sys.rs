@@ -751,21 +751,37 @@ mod tests {
     }
 }
 
-/// Do threads `a` and `b` share their memory (`kcmp(KCMP_VM)`)? `None` when the kernel cannot
-/// say: no `kcmp`, not permitted, or a thread gone.
-pub fn same_mm(a: u32, b: u32) -> Option<bool> {
-    // From <linux/kcmp.h>; the libc crate does not name it.
-    const KCMP_VM: libc::c_int = 1;
+/// What two threads may share, for [`kcmp`] (from <linux/kcmp.h>; the libc crate does not
+/// name them).
+#[derive(Debug, Clone, Copy)]
+#[repr(i32)]
+pub enum Shared {
+    /// Memory (`clone(CLONE_VM)`).
+    Vm = 1,
+    /// The file descriptor table (`CLONE_FILES`).
+    Files = 2,
+    /// The working directory and root (`CLONE_FS`).
+    Fs = 3,
+}
+
+/// Do threads `a` and `b` share `what` (`kcmp`)? `None` when the kernel cannot say: no
+/// `kcmp`, not permitted, or a thread gone.
+pub fn kcmp(a: u32, b: u32, what: Shared) -> Option<bool> {
     // SAFETY: kcmp takes integers only; no memory of this process is read or written.
     let r = unsafe {
         libc::syscall(
             libc::SYS_kcmp,
             a as libc::pid_t,
             b as libc::pid_t,
-            KCMP_VM,
+            what as libc::c_int,
             0 as libc::c_ulong,
             0 as libc::c_ulong,
         )
     };
     (r >= 0).then_some(r == 0)
+}
+
+/// Do threads `a` and `b` share their memory? See [`kcmp`].
+pub fn same_mm(a: u32, b: u32) -> Option<bool> {
+    kcmp(a, b, Shared::Vm)
 }

@@ -1308,3 +1308,53 @@ fn the_sharer_of_a_process_killed_for_its_mappings_is_checked() {
         );
     }
 }
+
+/// Review (2026-11-27, round 4): a `#!` script's interpreter reopens the script by the name the
+/// kernel hands it — `/dev/fd/N` for an exec through a descriptor, the path as written for a
+/// relative one — and another thread could `dup2` over the descriptor or `chdir` while the
+/// kernel copied a large environment: the interpreter (the expected image, with the expected
+/// command line) then ran a script no policy lists, from a pipe or another directory (a
+/// review's PoCs, most runs, Landlock or not). Such names are now refused from a process with
+/// more than one thread (or sharing its descriptors or directory with another process); a
+/// forked child, single-threaded, still runs a script by its relative path.
+#[test]
+fn a_script_name_another_thread_could_redirect_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    for user in users() {
+        let dir = workdir("script-names");
+        let script = dir.join("ok.sh");
+        std::fs::write(&script, "#!/bin/sh\necho script ran\n").expect("write");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{}, {}]\n  fork: true\nfiles:\n  exec_map: [\"/usr/lib/**\"]\n",
+                env().attack.display(),
+                script.display()
+            ),
+        )
+        .display()
+        .to_string();
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &["script_names", dir.to_str().unwrap_or_default(), "ok.sh"],
+        );
+        assert_eq!(
+            r.stdout.matches("script ran").count(),
+            1,
+            "{user:?}: only the single-threaded child runs it\n{}",
+            r.dump()
+        );
+        for what in ["threaded_execveat_fd", "threaded_exec_relative"] {
+            assert!(r.line(what).contains("err 13 "), "{what}: {}", r.dump());
+        }
+        assert_eq!(
+            r.findings("process.exec.script_name").len(),
+            2,
+            "{user:?}: {}",
+            r.dump()
+        );
+    }
+}

@@ -94,6 +94,30 @@ impl Supervisor<'_> {
             }
         });
 
+        if script.is_some() && !self.script_name_pinned(c, &filename) {
+            let d = Decision {
+                allowed: false,
+                section: Section::Process,
+                errno: libc::EACCES,
+                rule: "process.exec.script_name",
+                title: format!(
+                    "Script {} run by a name another thread can redirect ({filename}): its interpreter would reopen whatever the name then points to",
+                    r.path
+                ),
+                severity: Severity::High,
+                obs: None,
+                activity: Activity::Launch {
+                    path: r.path.clone(),
+                    cmd_line: argv.join(" "),
+                },
+                always: true,
+            };
+            match self.decide(c, d) {
+                Verdict::Allow => {}
+                Verdict::Deny(e) => return Reply::err(e),
+                Verdict::Kill => return Reply::err(libc::EPERM),
+            }
+        }
         let cmd_line = match &script {
             Some(s) => s
                 .prefix
@@ -184,6 +208,35 @@ impl Supervisor<'_> {
             Verdict::Deny(e) => Reply::err(e),
             Verdict::Kill => Reply::err(libc::EPERM),
         }
+    }
+
+    /// Will a script's interpreter reopen the file that was checked? It reopens it by the
+    /// name the kernel hands it: `/dev/fd/N…` for an exec through a descriptor, or the path as
+    /// written. A descriptor (another thread's `dup2`) or, for a relative path, the working
+    /// directory (another thread's `chdir`) can be changed while the kernel copies the
+    /// arguments, so the interpreter would run another script, one no policy lists, read
+    /// rather than executed (Landlock does not see it either). Such a name is safe only when
+    /// nothing else can change what it resolves through: the process has one thread, and no
+    /// other process is known to share its descriptors or working directory (`kcmp`; where
+    /// the kernel cannot say, say without `kcmp`, such a process — `clone(CLONE_FS)` or
+    /// `CLONE_FILES` without `CLONE_THREAD`, rare — is not seen).
+    fn script_name_pinned(&self, c: &Call, filename: &str) -> bool {
+        let through_fd = filename.starts_with("/dev/fd/");
+        if !through_fd && filename.starts_with('/') {
+            return true;
+        }
+        if procfs::thread_count(c.tgid) != Some(1) {
+            return false;
+        }
+        let what = if through_fd {
+            crate::sys::Shared::Files
+        } else {
+            crate::sys::Shared::Fs
+        };
+        self.procs
+            .iter()
+            .filter(|(t, p)| **t != c.tgid && !p.exited)
+            .all(|(t, _)| crate::sys::kcmp(c.tid, *t, what) != Some(true))
     }
 
     /// The identity of the image that will run (the last interpreter for scripts), and the

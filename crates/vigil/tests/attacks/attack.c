@@ -766,6 +766,41 @@ static int device(const char *node, const char *existing) {
     return 0;
 }
 
+/* Scripts run by a name another thread could redirect while the kernel copies the arguments:
+ * through a descriptor (execveat with AT_EMPTY_PATH: the interpreter reopens /dev/fd/N,
+ * which a dup2 can point at anything) and by a relative path (the interpreter reopens it
+ * against the working directory, which a chdir can move). From this process, which has a
+ * second thread, both must be refused; a forked child, which has one thread, runs the
+ * script by its relative path (the control). DIR holds SCRIPT (a #! script printing
+ * "script ran"). */
+static void *idle_thread(void *a) {
+    (void)a;
+    for (;;) pause();
+    return NULL;
+}
+static int script_names(const char *dir, const char *script) {
+    char rel[4096];
+    snprintf(rel, sizeof rel, "./%s", script);
+    char *av[] = {rel, NULL};
+    if (chdir(dir) != 0) { perror("chdir"); return 1; }
+    pid_t c = fork();
+    if (c == 0) {
+        execve(rel, av, environ);
+        report("child_exec_relative", -1);
+        _exit(1);
+    }
+    waitpid(c, NULL, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, idle_thread, NULL);
+    int fd = open(script, O_RDONLY);
+    char *av_fd[] = {(char *)script, NULL};
+    syscall(SYS_execveat, fd, "", av_fd, environ, AT_EMPTY_PATH);
+    report("threaded_execveat_fd", -1);
+    execve(rel, av, environ);
+    report("threaded_exec_relative", -1);
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -1077,6 +1112,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "device") && argc == 4) return device(argv[2], argv[3]);
     if (!strcmp(c, "proc_fd") && argc == 5) return proc_fd(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
+    if (!strcmp(c, "script_names") && argc == 4) return script_names(argv[2], argv[3]);
     if (!strcmp(c, "vm_sibling_after_kill") && argc == 5) return vm_sibling_after_kill(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "vm_sibling_map") && argc == 5) return vm_sibling_map(argv[2], argv[3], argv[4]);
