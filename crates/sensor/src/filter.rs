@@ -205,6 +205,13 @@ fn rules(spec: &Spec<'_>) -> BTreeMap<Sys, Rule> {
                 // A child whose parent is not the process that forked it: the supervisor
                 // must know (see `Supervisor::lineage_exact`).
                 lo(0, Test::AnySet(libc::CLONE_PARENT as u32), V::Watch),
+                // A process sharing its forker's descriptors or working directory without
+                // being a thread: the supervisor must know (see `script_name_pinned`).
+                lo(
+                    0,
+                    Test::AnySet((libc::CLONE_FILES | libc::CLONE_FS) as u32),
+                    V::Watch,
+                ),
             ],
             otherwise: fork_verdict,
         },

@@ -1315,8 +1315,11 @@ fn the_sharer_of_a_process_killed_for_its_mappings_is_checked() {
 /// kernel copied a large environment: the interpreter (the expected image, with the expected
 /// command line) then ran a script no policy lists, from a pipe or another directory (a
 /// review's PoCs, most runs, Landlock or not). Such names are now refused from a process with
-/// more than one thread (or sharing its descriptors or directory with another process); a
-/// forked child, single-threaded, still runs a script by its relative path.
+/// more than one thread (or sharing its descriptors or directory with another process), and
+/// `/proc` names and paths through a directory the policy lets the function write are refused
+/// from any process (round 5: `/proc/self/fd/N`, a flipped symlinked directory, an unseen
+/// `CLONE_FILES` sharer); a forked child, single-threaded, still runs a script by its relative
+/// path.
 #[test]
 fn a_script_name_another_thread_could_redirect_is_refused() {
     use std::os::unix::fs::PermissionsExt;
@@ -1347,12 +1350,16 @@ fn a_script_name_another_thread_could_redirect_is_refused() {
             "{user:?}: only the single-threaded child runs it\n{}",
             r.dump()
         );
-        for what in ["threaded_execveat_fd", "threaded_exec_relative"] {
+        for what in [
+            "child_exec_proc_cwd",
+            "threaded_execveat_fd",
+            "threaded_exec_relative",
+        ] {
             assert!(r.line(what).contains("err 13 "), "{what}: {}", r.dump());
         }
         assert_eq!(
             r.findings("process.exec.script_name").len(),
-            2,
+            3,
             "{user:?}: {}",
             r.dump()
         );

@@ -212,31 +212,60 @@ impl Supervisor<'_> {
 
     /// Will a script's interpreter reopen the file that was checked? It reopens it by the
     /// name the kernel hands it: `/dev/fd/N…` for an exec through a descriptor, or the path as
-    /// written. A descriptor (another thread's `dup2`) or, for a relative path, the working
-    /// directory (another thread's `chdir`) can be changed while the kernel copies the
-    /// arguments, so the interpreter would run another script, one no policy lists, read
-    /// rather than executed (Landlock does not see it either). Such a name is safe only when
-    /// nothing else can change what it resolves through: the process has one thread, and no
-    /// other process is known to share its descriptors or working directory (`kcmp`; where
-    /// the kernel cannot say, say without `kcmp`, such a process — `clone(CLONE_FS)` or
-    /// `CLONE_FILES` without `CLONE_THREAD`, rare — is not seen).
+    /// written, resolved again. Anything that can change what that name leads to between the
+    /// check and the reopen runs another script, one no policy lists, read rather than
+    /// executed (Landlock does not see it either):
+    /// - a descriptor or `/proc` name (`/dev/fd/N`, `/proc/self/fd/N`, `/proc/self/cwd/…`):
+    ///   another thread's `dup2` or `chdir`; refused;
+    /// - a relative name: the working directory, which another thread, or a process sharing it
+    ///   (`CLONE_FS`), can move: refused unless the process has one thread and shares it with
+    ///   no process (known ones by `kcmp`; created ones are notified);
+    /// - any directory on the way that the policy lets the function write (rename, replace
+    ///   or re-point it): refused. The script file itself may be writable: rewriting it is
+    ///   what that entry allows anyway.
     fn script_name_pinned(&self, c: &Call, filename: &str) -> bool {
-        let through_fd = filename.starts_with("/dev/fd/");
-        if !through_fd && filename.starts_with('/') {
-            return true;
-        }
-        if procfs::thread_count(c.tgid) != Some(1) {
+        if filename.starts_with("/dev/") || filename.starts_with("/proc/") {
             return false;
         }
-        let what = if through_fd {
-            crate::sys::Shared::Files
+        let absolute = if filename.starts_with('/') {
+            filename.to_string()
         } else {
-            crate::sys::Shared::Fs
+            if procfs::thread_count(c.tgid) != Some(1)
+                || self
+                    .procs
+                    .get(&c.tgid)
+                    .is_some_and(|p| p.shares_files_or_fs)
+                || self
+                    .procs
+                    .iter()
+                    .filter(|(t, p)| **t != c.tgid && !p.exited)
+                    .any(|(t, _)| crate::sys::kcmp(c.tid, *t, crate::sys::Shared::Fs) == Some(true))
+            {
+                return false;
+            }
+            let Ok(cwd) = std::fs::read_link(format!("/proc/{}/cwd", c.tid)) else {
+                return false;
+            };
+            format!(
+                "{}/{}",
+                cwd.to_string_lossy().trim_end_matches('/'),
+                filename
+            )
         };
-        self.procs
-            .iter()
-            .filter(|(t, p)| **t != c.tgid && !p.exited)
-            .all(|(t, _)| crate::sys::kcmp(c.tid, *t, what) != Some(true))
+        // Every directory on the way, `/a`, `/a/b`, …, but not the script itself.
+        let mut prefix = String::new();
+        let parts: Vec<&str> = absolute
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        for part in parts.iter().take(parts.len().saturating_sub(1)) {
+            prefix.push('/');
+            prefix.push_str(part);
+            if *part == ".." || self.cfg.policy.allows_write(&prefix) {
+                return false;
+            }
+        }
+        true
     }
 
     /// The identity of the image that will run (the last interpreter for scripts), and the
@@ -517,6 +546,8 @@ impl Supervisor<'_> {
             p.cmdline = Some(pe.cmd_line.clone());
             p.maps_pending.clear();
             p.maps_inherited = false;
+            // The exec unshared its descriptors and the sharers' hold on them.
+            p.shares_files_or_fs = false;
             p.seen_dest.clear();
         }
     }
@@ -571,6 +602,13 @@ impl Supervisor<'_> {
         if c.sys == crate::arch::Sys::clone && c.args[0] & libc::CLONE_PARENT as u64 != 0 {
             // The child's parent will be its forker's parent (see `lineage_exact`).
             self.lineage_exact = false;
+        }
+        if c.sys == crate::arch::Sys::clone
+            && c.args[0] & (libc::CLONE_FILES | libc::CLONE_FS) as u64 != 0
+        {
+            if let Some(p) = self.procs.get_mut(&c.tgid) {
+                p.shares_files_or_fs = true;
+            }
         }
         let d = Decision {
             allowed: self.cfg.policy.process.fork,

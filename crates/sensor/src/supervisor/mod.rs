@@ -159,6 +159,9 @@ pub(crate) struct Proc {
     /// Killed by the supervisor: its calls still queued (or arriving before it dies) are
     /// refused, none acted on.
     pub killed: bool,
+    /// It created a process sharing its descriptors or working directory (`clone` with
+    /// `CLONE_FILES` or `CLONE_FS`, without `CLONE_THREAD`) since its last exec.
+    pub shares_files_or_fs: bool,
     pub seen_dest: HashSet<String>,
     /// Every child this process has forked, or will fork until its next exec, started with
     /// its current image: true from first sight (no exec can complete before it: every exec
@@ -274,6 +277,7 @@ impl Proc {
             maps_pending: Vec::new(),
             maps_inherited: false,
             killed: false,
+            shares_files_or_fs: false,
             seen_dest: HashSet::new(),
             children_share_image: true,
             exited: false,

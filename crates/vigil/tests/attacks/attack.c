@@ -771,7 +771,7 @@ static int device(const char *node, const char *existing) {
  * which a dup2 can point at anything) and by a relative path (the interpreter reopens it
  * against the working directory, which a chdir can move). From this process, which has a
  * second thread, both must be refused; a forked child, which has one thread, runs the
- * script by its relative path (the control). DIR holds SCRIPT (a #! script printing
+ * script by its relative path (the control), and is refused a /proc/self/cwd name. DIR holds SCRIPT (a #! script printing
  * "script ran"). */
 static void *idle_thread(void *a) {
     (void)a;
@@ -787,6 +787,17 @@ static int script_names(const char *dir, const char *script) {
     if (c == 0) {
         execve(rel, av, environ);
         report("child_exec_relative", -1);
+        _exit(1);
+    }
+    waitpid(c, NULL, 0);
+    /* A /proc name, even from one thread: /proc/self/cwd/SCRIPT. */
+    c = fork();
+    if (c == 0) {
+        char viaproc[4200];
+        snprintf(viaproc, sizeof viaproc, "/proc/self/cwd/%s", script);
+        char *avp[] = {viaproc, NULL};
+        execve(viaproc, avp, environ);
+        report("child_exec_proc_cwd", -1);
         _exit(1);
     }
     waitpid(c, NULL, 0);
