@@ -1365,3 +1365,48 @@ fn a_script_name_another_thread_could_redirect_is_refused() {
         );
     }
 }
+
+/// Review (2026-11-27, round 5): a library unpacked to a file, loaded, then deleted (netty's
+/// and JNA's way) shows in the mappings as `… (deleted)`, which the re-check of the mappings
+/// took for an unlisted file and killed the process for — after a later allowed mapping, and
+/// in any forked child (which now checks what it inherited). It is judged by the name it had.
+#[test]
+fn a_library_deleted_after_loading_is_not_taken_for_a_swap() {
+    use std::os::unix::fs::PermissionsExt;
+    for user in users() {
+        let dir = workdir("deleted-lib");
+        let lib = dir.join("libA.so");
+        std::fs::copy(&env().evil_so, &lib).expect("copy");
+        std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let pol = policy_for(
+            &dir,
+            &format!(
+                "files:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                dir.display(),
+                libs().replacen('[', &format!("[{}, ", lib.display()), 1)
+            ),
+        );
+        let r = attack(
+            user,
+            &dir,
+            &pol,
+            &[
+                "deleted_lib",
+                lib.to_str().unwrap_or_default(),
+                dir.to_str().unwrap_or_default(),
+            ],
+        );
+        for what in ["dlopen", "unlink", "mmap_libc"] {
+            assert!(r.line(what).contains(" ok "), "{what}: {}", r.dump());
+        }
+        assert!(dir.join("after").exists(), "{user:?}: {}", r.dump());
+        assert!(dir.join("child-after").exists(), "{user:?}: {}", r.dump());
+        assert!(
+            r.stdout.contains("deleted_lib child exited"),
+            "{}",
+            r.dump()
+        );
+        assert_eq!(r.status, 0, "{user:?}: {}", r.dump());
+        assert!(r.violations().is_empty(), "{user:?}: {}", r.dump());
+    }
+}

@@ -268,11 +268,16 @@ impl Supervisor<'_> {
     /// Every executable file mapping in `maps` must be of an allowed file; else the process is
     /// killed. Returns false when it was.
     fn check_maps(&mut self, c: &Call, maps: &[procfs::Mapping]) -> bool {
+        // A file deleted since it was mapped (a library unpacked to a temporary file, loaded,
+        // then removed, as netty and JNA do) is shown with " (deleted)": it is judged by the
+        // name it had. Only a file at an allowed name could have been mapped under it, so the
+        // name grants nothing the policy's write rules do not already give.
         let bad = maps
             .iter()
             .filter(|m| m.exec && !m.is_anonymous())
             .find(|m| {
-                !(self.cfg.policy.allows_exec_map(&m.path) || self.image_file(c.tgid, &m.path))
+                let path = m.path.strip_suffix(" (deleted)").unwrap_or(&m.path);
+                !(self.cfg.policy.allows_exec_map(path) || self.image_file(c.tgid, path))
             })
             .map(|m| m.path.clone());
         let Some(bad) = bad else {

@@ -5,6 +5,7 @@
 // Build: gcc -O1 -pthread -o attack attack.c
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -812,6 +813,28 @@ static int script_names(const char *dir, const char *script) {
     return 0;
 }
 
+/* A library unpacked to a file, loaded, then deleted (as netty and JNA do): the mapping is
+ * then shown as "LIB (deleted)". Later checks of the mappings (after another allowed
+ * mapping, and in a forked child) must not take it for an unlisted file. */
+static int deleted_lib(const char *lib, const char *dir) {
+    void *h = dlopen(lib, RTLD_NOW);
+    report("dlopen", h ? 0 : -1);
+    report("unlink", unlink(lib));
+    int fd = open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    report("mmap_libc", p == MAP_FAILED ? -1 : 0);
+    touch(dir, "after", NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        touch(dir, "child-after", NULL);
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(c, &st, 0);
+    printf("deleted_lib child %s\n", WIFEXITED(st) ? "exited" : "killed");
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -1123,6 +1146,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "device") && argc == 4) return device(argv[2], argv[3]);
     if (!strcmp(c, "proc_fd") && argc == 5) return proc_fd(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
+    if (!strcmp(c, "deleted_lib") && argc == 4) return deleted_lib(argv[2], argv[3]);
     if (!strcmp(c, "script_names") && argc == 4) return script_names(argv[2], argv[3]);
     if (!strcmp(c, "vm_sibling_after_kill") && argc == 5) return vm_sibling_after_kill(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
