@@ -446,6 +446,29 @@ pub fn read_argv(mem: &mut Mem, addr: u64, max_args: usize, max_bytes: usize) ->
     out
 }
 
+/// The processes descended from `pid` (children of any of its threads, theirs, …), at most
+/// `max` of them.
+pub fn descendants(pid: u32, max: usize) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let children = fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if found.len() >= max {
+                    return found;
+                }
+                found.push(c);
+                queue.push(c);
+            }
+        }
+    }
+    found
+}
+
 /// Some child of process `pid` (any of its threads' children), if it has one.
 pub fn first_child(pid: u32) -> Option<u32> {
     let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;

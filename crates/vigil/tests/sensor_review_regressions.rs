@@ -1410,3 +1410,74 @@ fn a_library_deleted_after_loading_is_not_taken_for_a_swap() {
         assert!(r.violations().is_empty(), "{user:?}: {}", r.dump());
     }
 }
+
+/// Review (2026-11-27, round 5): the unlisted program of a won exec race forked at once (the
+/// fork decided in the kernel), and only it was killed once found: its child ran the same
+/// unlisted program and had its watched calls performed (without Landlock, which refuses the
+/// exec outright). Its descendants running that image are now killed with it. 40 rounds, with
+/// a static program (no watched call before it forks).
+#[test]
+fn the_children_of_a_swapped_program_die_with_it() {
+    use std::os::unix::fs::PermissionsExt;
+    for user in users() {
+        let dir = workdir("exec-fork-race");
+        // Static (no watched call before it forks), two copies: two images.
+        let good = dir.join("good");
+        let evil = dir.join("evil");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attacks/forker.c");
+        let built = std::process::Command::new("gcc")
+            .args(["-static", "-O1", "-o"])
+            .arg(&good)
+            .arg(&src)
+            .status()
+            .expect("gcc runs");
+        assert!(built.success(), "gcc failed for forker.c");
+        std::fs::copy(&good, &evil).expect("copy");
+        for p in [&good, &evil] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{}, {}]\n  fork: true\nfiles:\n  write: [\"{}/**\"]\n  exec_map: {}\n",
+                env().attack.display(),
+                good.display(),
+                dir.display(),
+                libs()
+            ),
+        )
+        .display()
+        .to_string();
+        let r = vigil(
+            user,
+            &dir,
+            &enforce_without_landlock(&pol),
+            &[
+                env().attack.to_str().unwrap_or_default(),
+                "exec_fork_race",
+                good.to_str().unwrap_or_default(),
+                evil.to_str().unwrap_or_default(),
+                dir.to_str().unwrap_or_default(),
+                "40",
+            ],
+            &[],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let survivors: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("EVIL-CHILD-"))
+            .collect();
+        assert!(
+            survivors.is_empty(),
+            "{user:?}: children of the unlisted program went on: {survivors:?}\n{}",
+            r.dump()
+        );
+        assert!(r.stdout.contains("exec_fork_race done"), "{}", r.dump());
+        eprintln!(
+            "{user:?}: {} swapped images killed",
+            r.findings("process.exec.swapped").len()
+        );
+    }
+}

@@ -366,6 +366,18 @@ impl Supervisor<'_> {
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.pending_execs.clear();
         }
+        // What the unchecked program forked before it was found (a fork allowed by the policy
+        // is decided in the kernel) runs it too: found now, while they are still its
+        // descendants, and killed with it. Children from before the exec run another image.
+        let image = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
+        let forked: Vec<u32> = image
+            .map(|id| {
+                procfs::descendants(tgid, 4096)
+                    .into_iter()
+                    .filter(|d| procfs::identity(&format!("/proc/{d}/exe")).ok() == Some(id))
+                    .collect()
+            })
+            .unwrap_or_default();
         let c = Call {
             id: 0,
             tid,
@@ -382,6 +394,9 @@ impl Supervisor<'_> {
             ),
             Severity::Critical,
         );
+        for d in forked {
+            self.kill(d);
+        }
     }
 
     /// Before any call of a process with an exec in flight is answered: the image must be

@@ -835,6 +835,44 @@ static int deleted_lib(const char *lib, const char *dir) {
     return 0;
 }
 
+/* An exec race whose unlisted program forks at once (a fork the policy allows is decided in
+ * the kernel), before the supervisor finds it: its child must die with it. Each of ROUNDS
+ * children execs GOOD while a thread flips the path to EVIL (same length; both are copies of
+ * forker.c, built static, run as "swap_child DIR"). Run as EVIL, it forks a child that waits
+ * 150 ms and then creates DIR/EVIL-CHILD-<pid> (a watched call); run as GOOD it exits. */
+static char efr_path[4096], efr_a[4096], efr_b[4096];
+static void *efr_flip(void *x) {
+    (void)x;
+    size_t n = strlen(efr_a);
+    for (;;) {
+        for (size_t i = 0; i < n; i++) ((volatile char *)efr_path)[i] = efr_a[i];
+        for (volatile int i = 0; i < 50; i++) {}
+        for (size_t i = 0; i < n; i++) ((volatile char *)efr_path)[i] = efr_b[i];
+        for (volatile int i = 0; i < 50; i++) {}
+    }
+    return NULL;
+}
+static int exec_fork_race(const char *good, const char *evil, const char *dir, int rounds) {
+    if (strlen(good) != strlen(evil) || strlen(good) >= sizeof efr_path) return 2;
+    strcpy(efr_a, good);
+    strcpy(efr_b, evil);
+    for (int r = 0; r < rounds; r++) {
+        pid_t p = fork();
+        if (p == 0) {
+            strcpy(efr_path, efr_a);
+            pthread_t t;
+            pthread_create(&t, NULL, efr_flip, NULL);
+            char *av[] = {efr_path, "swap_child", (char *)dir, NULL};
+            for (int k = 0; k < 200; k++) execve(efr_path, av, environ);
+            _exit(111);
+        }
+        waitpid(p, NULL, 0);
+    }
+    usleep(400000);
+    puts("exec_fork_race done");
+    return 0;
+}
+
 // R1: an open for writing at the fd limit must fail with EMFILE, not hang.
 static int fd_full(const char *path) {
     struct rlimit r = {16, 16};
@@ -1146,6 +1184,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "device") && argc == 4) return device(argv[2], argv[3]);
     if (!strcmp(c, "proc_fd") && argc == 5) return proc_fd(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
+    if (!strcmp(c, "exec_fork_race") && argc == 6) return exec_fork_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "deleted_lib") && argc == 4) return deleted_lib(argv[2], argv[3]);
     if (!strcmp(c, "script_names") && argc == 4) return script_names(argv[2], argv[3]);
     if (!strcmp(c, "vm_sibling_after_kill") && argc == 5) return vm_sibling_after_kill(argv[2], argv[3], argv[4]);

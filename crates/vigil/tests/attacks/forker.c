@@ -1,0 +1,21 @@
+// Built static (no watched call before main): run from a path containing "/evil", it forks at
+// once; the child waits 150 ms, then creates DIR/EVIL-CHILD-<pid> (a watched call) and exits,
+// while the parent waits. Run from any other path, it exits. Usage: forker swap_child DIR
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char exe[4096] = {0};
+    if (argc < 3 || readlink("/proc/self/exe", exe, sizeof exe - 1) < 0) return 1;
+    if (strstr(exe, "/evil") == NULL) return 0;
+    if (fork() == 0) {
+        usleep(150000);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/EVIL-CHILD-%d", argv[2], getpid());
+        int f = open(path, O_WRONLY | O_CREAT, 0644);
+        if (f >= 0) { write(f, "unlisted program alive\n", 23); close(f); }
+        _exit(0);
+    }
+    for (;;) pause();
+}
