@@ -250,8 +250,19 @@ impl Supervisor<'_> {
         };
         match procfs::process_maps(tgid) {
             Ok(m) if !m.is_empty() => !self.check_maps(&other, &m),
-            // No thread left with memory: it is exiting, and its exit is reported later.
-            Ok(_) => false,
+            // No thread left with memory, or gone: it is exiting, and its exit is reported
+            // later. What it held unchecked may live on in a sharer.
+            Ok(_) => {
+                self.owe_everyone_else(tgid);
+                false
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::ESRCH) =>
+            {
+                self.owe_everyone_else(tgid);
+                false
+            }
             Err(e) => {
                 self.kill_and_report(
                     &other,
