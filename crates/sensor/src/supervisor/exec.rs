@@ -94,7 +94,7 @@ impl Supervisor<'_> {
             }
         });
 
-        if script.is_some() && !self.script_name_pinned(c, &filename) {
+        if script.is_some() && !self.script_name_pinned(c, &filename, r.via_magic) {
             let d = Decision {
                 allowed: false,
                 section: Section::Process,
@@ -215,16 +215,18 @@ impl Supervisor<'_> {
     /// written, resolved again. Anything that can change what that name leads to between the
     /// check and the reopen runs another script, one no policy lists, read rather than
     /// executed (Landlock does not see it either):
-    /// - a descriptor or `/proc` name (`/dev/fd/N`, `/proc/self/fd/N`, `/proc/self/cwd/…`):
-    ///   another thread's `dup2` or `chdir`; refused;
+    /// - a descriptor name (`/dev/fd/N`, the kernel's for an exec through a descriptor) or one
+    ///   that went through a `/proc` magic link (`/proc/self/fd/N`, `/proc/self/cwd/…`,
+    ///   `/dev/stdin`, however spelled: `via_magic` from the walk): another thread's `dup2` or
+    ///   `chdir`; refused;
     /// - a relative name: the working directory, which another thread, or a process sharing it
     ///   (`CLONE_FS`), can move: refused unless the process has one thread and shares it with
     ///   no process (known ones by `kcmp`; created ones are notified);
     /// - any directory on the way that the policy lets the function write (rename, replace
     ///   or re-point it): refused. The script file itself may be writable: rewriting it is
     ///   what that entry allows anyway.
-    fn script_name_pinned(&self, c: &Call, filename: &str) -> bool {
-        if filename.starts_with("/dev/") || filename.starts_with("/proc/") {
+    fn script_name_pinned(&self, c: &Call, filename: &str, via_magic: bool) -> bool {
+        if via_magic || filename.starts_with("/dev/fd/") {
             return false;
         }
         let absolute = if filename.starts_with('/') {

@@ -210,13 +210,12 @@ impl Supervisor<'_> {
             return None;
         }
         // Unreadable (the supervisor out of file descriptors, say): fail closed.
-        self.kill_and_report(
+        self.kill_for_mappings(
             c,
             "files.exec_map.unverified",
             format!("The executable mappings of process {} could not be read to check them ({why}); process killed (fail closed)", c.tgid),
             Severity::High,
         );
-        self.owe_everyone_else(c.tgid);
         Some(false)
     }
 
@@ -264,13 +263,12 @@ impl Supervisor<'_> {
                 false
             }
             Err(e) => {
-                self.kill_and_report(
+                self.kill_for_mappings(
                     &other,
                     "files.exec_map.unverified",
                     format!("The executable mappings of process {tgid} could not be read to check them ({e}); process killed (fail closed)"),
                     Severity::High,
                 );
-                self.owe_everyone_else(tgid);
                 true
             }
         }
@@ -294,14 +292,26 @@ impl Supervisor<'_> {
         let Some(bad) = bad else {
             return true;
         };
-        self.kill_and_report(
+        self.kill_for_mappings(
             c,
             "files.exec_map.swapped",
             format!("{bad} is mapped executable but was not the file checked (descriptor replaced after the check); process killed"),
             Severity::Critical,
         );
-        self.owe_everyone_else(c.tgid);
         false
+    }
+
+    /// Kills `c`'s process for its mappings (see `kill_and_report`), and has every other
+    /// process check its own: they may share the memory (see `owe_everyone_else`).
+    fn kill_for_mappings(
+        &mut self,
+        c: &Call,
+        rule: &'static str,
+        title: String,
+        severity: Severity,
+    ) {
+        self.kill_and_report(c, rule, title, severity);
+        self.owe_everyone_else(c.tgid);
     }
 
     /// What `tgid` owed, or held unchecked, may be in the memory of another process sharing it
