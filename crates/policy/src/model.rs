@@ -539,6 +539,11 @@ impl Policy {
         self.process.exec.iter().any(|p| p.matches(path))
     }
 
+    /// Does `hardening.allow` exempt the hardening group `group`?
+    pub fn exempts(&self, group: &str) -> bool {
+        self.hardening_allow.iter().any(|n| n.name == group)
+    }
+
     /// May `path` (resolved) be opened for writing or otherwise modified?
     pub fn allows_write(&self, path: &str) -> bool {
         self.files.write.iter().any(|p| p.matches(path))

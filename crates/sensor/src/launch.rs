@@ -160,11 +160,7 @@ pub fn run(spec: RunSpec, sink: &mut dyn Sink) -> Result<RunResult, RunError> {
             .map_err(|e| RunError::Setup(e.to_string()))?,
     };
     let abi = sys::landlock_abi().unwrap_or(0);
-    let keep_caps = spec
-        .policy
-        .hardening_allow
-        .iter()
-        .any(|n| n.name == "capabilities");
+    let keep_caps = spec.policy.exempts("capabilities");
     let ll_plan = if spec.landlock {
         landlock::plan(&spec.policy, spec.mode, &spec.program)
     } else {

@@ -517,13 +517,7 @@ impl<'s> Supervisor<'s> {
             .as_ref()
             .is_some_and(|st| st.groups == self.my_creds.groups);
         self.known_with(self.cfg.main_pid, main_status.as_ref());
-        let exempt = |group: &str| {
-            self.cfg
-                .policy
-                .hardening_allow
-                .iter()
-                .any(|g| g.name == group)
-        };
+        let exempt = |group: &str| self.cfg.policy.exempts(group);
         // In a new PID namespace, its first process adopts orphans.
         self.lineage_exact = !exempt("namespaces");
         // No process can change its root while the groups that do it stay denied: then the

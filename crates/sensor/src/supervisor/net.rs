@@ -371,14 +371,7 @@ impl Supervisor<'_> {
                     control[at + 14],
                     control[at + 15],
                 ]);
-                if crate::hardening::steers(level, kind)
-                    && !self
-                        .cfg
-                        .policy
-                        .hardening_allow
-                        .iter()
-                        .any(|g| g.name == "ip_options")
-                {
+                if crate::hardening::steers(level, kind) && !self.cfg.policy.exempts("ip_options") {
                     // Sent as is, it would take the packet elsewhere than the destination
                     // checked (a routing header, a next hop, a source route).
                     self.stats.denied += 1;
