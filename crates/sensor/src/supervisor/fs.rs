@@ -59,12 +59,7 @@ fn is_proc_mem(path: &str) -> bool {
 
 /// `/proc/<pid>/…` of one of `pids`.
 fn under_proc_of(path: &str, pids: &[u32]) -> bool {
-    let mut parts = path.trim_start_matches('/').split('/');
-    parts.next() == Some("proc")
-        && parts
-            .next()
-            .and_then(|p| p.parse::<u32>().ok())
-            .is_some_and(|p| pids.contains(&p))
+    proc_pid_of(path).is_some_and(|p| pids.contains(&p))
 }
 
 impl Supervisor<'_> {
