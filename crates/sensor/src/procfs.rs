@@ -527,6 +527,14 @@ pub fn has_children(pid: u32) -> Option<bool> {
     Some(children.iter().any(u8::is_ascii_digit))
 }
 
+/// Stops process `tgid` (SIGSTOP): once the signal is queued, it can fork no more (the
+/// kernel fails a fork that a signal overtakes) and, stopped, it keeps its children.
+pub fn stop_process(tgid: u32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(tgid as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::STOP);
+    }
+}
+
 /// Sends `SIGKILL` to a whole process.
 pub fn kill_process(tgid: u32) {
     if let Some(pid) = rustix::process::Pid::from_raw(tgid as i32) {

@@ -223,6 +223,7 @@ fn resolve_fast(
     path: &[u8],
     opts: Opts,
     root: RootCheck,
+    known_name: impl FnOnce(&rfs::Stat) -> Option<String>,
 ) -> Option<Resolved> {
     if path.is_empty()
         || start != Start::Cwd
@@ -258,7 +259,7 @@ fn resolve_fast(
     if proc_root_id().is_some_and(|p| p.0 == st.st_dev) {
         return None;
     }
-    let path = fd_path(obj.as_fd());
+    let path = known_name(&st).unwrap_or_else(|| fd_path(obj.as_fd()));
     if path.is_empty() {
         return None;
     }
@@ -279,6 +280,10 @@ fn resolve_fast(
 /// identity, type and path), not a pinned parent directory: the kernel's own walk when it is
 /// the same as the process's (see [`resolve_fast`]), else [`resolve`]. `parent` and `name`
 /// may be `None` even when the object has a name in a directory.
+///
+/// `known_name`, given the status of the object the kernel's walk found, may name it from
+/// what the caller learned before (the name the kernel gave the same file found by the same
+/// path); `None` asks the kernel (`readlink` of the descriptor, the dearest part of the walk).
 pub fn resolve_object(
     tid: u32,
     tgid: u32,
@@ -286,8 +291,9 @@ pub fn resolve_object(
     path: &[u8],
     opts: Opts,
     root: RootCheck,
+    known_name: impl FnOnce(&rfs::Stat) -> Option<String>,
 ) -> Result<Resolved, Errno> {
-    match resolve_fast(tid, start, path, opts, root) {
+    match resolve_fast(tid, start, path, opts, root, known_name) {
         Some(r) => Ok(r),
         None => resolve(tid, tgid, start, path, opts),
     }
@@ -618,7 +624,15 @@ mod tests {
             ..Default::default()
         };
         let both = |path: &[u8], opts: Opts| {
-            let quick = resolve_object(pid, pid, Start::Cwd, path, opts, RootCheck::EachCall);
+            let quick = resolve_object(
+                pid,
+                pid,
+                Start::Cwd,
+                path,
+                opts,
+                RootCheck::EachCall,
+                |_| None,
+            );
             let walk = resolve(pid, pid, Start::Cwd, path, opts);
             (quick, walk)
         };
@@ -638,7 +652,9 @@ mod tests {
             assert_eq!(quick.identity, walk.identity, "{shown}");
         }
         // The kernel's walk is used where it is the process's, and only there.
-        let quick = |path: &[u8]| resolve_fast(pid, Start::Cwd, path, follow, RootCheck::EachCall);
+        let quick = |path: &[u8]| {
+            resolve_fast(pid, Start::Cwd, path, follow, RootCheck::EachCall, |_| None)
+        };
         assert!(quick(b"rel-link").is_some() && quick(b"abs-link/prog").is_some());
         for through_proc in [
             &b"/proc/self/exe"[..],

@@ -1481,3 +1481,75 @@ fn the_children_of_a_swapped_program_die_with_it() {
         );
     }
 }
+
+/// The supervisor names a program, or a library, it has named before from what it remembers
+/// (saving the kernel's `readlink`), when the file is the same one (identity, size, times) and
+/// the remembered name still leads to it. A directory renamed on the way leaves its files'
+/// times as they were: the same program and library, reached by the same path through a
+/// re-pointed symlink, must be judged by their new names, which the policy does not list —
+/// even though Landlock, which goes by the file, would let the program run. (Then a pipe,
+/// which is no library, is mapped: refused, the supervisor's copy closed on its own thread.)
+#[test]
+fn a_program_or_library_whose_directory_moved_is_judged_by_its_new_name() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let runs: Vec<(User, std::path::PathBuf)> = users()
+        .into_iter()
+        .map(|u| {
+            let dir = workdir("names-moved");
+            let a = dir.join("a");
+            std::fs::create_dir(&a).expect("mkdir");
+            std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+            std::fs::copy("/usr/bin/true", a.join("ok")).expect("copy program");
+            std::fs::copy(&env().evil_so, a.join("lib.so")).expect("copy library");
+            std::fs::set_permissions(a.join("lib.so"), std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+            symlink("a", dir.join("via")).expect("symlink");
+            (u, dir)
+        })
+        .collect();
+    // Names are remembered only for files unchanged for two seconds (timestamps are coarse).
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    for (user, dir) in runs {
+        let d = dir.display().to_string();
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{}, {d}/a/ok]\n  fork: true\nfiles:\n  write: [\"{d}/**\"]\n  exec_map: {}\n",
+                env().attack.display(),
+                libs().replacen('[', &format!("[{d}/a/lib.so, "), 1),
+            ),
+        )
+        .display()
+        .to_string();
+        let r = attack(user, &dir, &pol, &["names_moved", &d]);
+        for what in ["exec1", "map1", "rename", "unlink", "symlink"] {
+            assert!(
+                r.line(what).contains(" ok "),
+                "{user:?} {what}: {}",
+                r.dump()
+            );
+        }
+        assert!(r.line("exec2").contains("err 13"), "{user:?}: {}", r.dump());
+        assert!(r.line("map2").contains("err 13"), "{user:?}: {}", r.dump());
+        assert!(
+            r.line("map_pipe").contains("err 13"),
+            "{user:?}: {}",
+            r.dump()
+        );
+        let named = |rule: &str, path: &str| {
+            r.findings(rule)
+                .iter()
+                .any(|e| e.to_string().contains(path))
+        };
+        assert!(
+            named("process.exec", &format!("{d}/c/ok")),
+            "{user:?}: {}",
+            r.dump()
+        );
+        assert!(
+            named("files.exec_map", &format!("{d}/c/lib.so")),
+            "{user:?}: {}",
+            r.dump()
+        );
+    }
+}

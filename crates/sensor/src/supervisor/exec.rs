@@ -54,10 +54,43 @@ impl Supervisor<'_> {
             ..Default::default()
         };
         let start = Start::from_dirfd(dirfd);
-        let r = match resolve_object(c.tid, c.tgid, start, &path, opts, self.root_check) {
+        // The program's name, when this path found this very file before (same identity,
+        // size and times: a write, rename or link changes them) and that name still leads to
+        // it: asking the kernel again (`readlink` of the descriptor) is the dearest part of
+        // the walk. A name another than the kernel's would now give can only be another name
+        // of the same file, which that name reaches: the program checked is the one run.
+        let known = std::cell::Cell::new(false);
+        let names = &self.program_names;
+        let known_name = |st: &rustix::fs::Stat| {
+            let key = (path.clone(), super::FileKey::of(st));
+            let name = names.get(&key)?;
+            let now = rustix::fs::stat(name.as_str()).ok()?;
+            (super::FileKey::of(&now) == key.1).then(|| {
+                known.set(true);
+                name.clone()
+            })
+        };
+        let mut r = match resolve_object(
+            c.tid,
+            c.tgid,
+            start,
+            &path,
+            opts,
+            self.root_check,
+            known_name,
+        ) {
             Ok(r) => r,
             Err(e) => return Reply::errno(e),
         };
+        if let Some(st) = r.stat.as_ref().filter(|_| !known.get()) {
+            // Kept only for a file that has not changed in the last moments (see
+            // `FileKey::settled`), by the kernel's walk from the same root (`r.stat`).
+            let key = super::FileKey::of(st);
+            if key.settled() && !r.path.is_empty() {
+                self.program_names
+                    .insert((path.clone(), key), r.path.clone());
+            }
+        }
         if !self.proc_reach(c, &r) {
             return Reply::err(libc::EACCES);
         }
@@ -78,6 +111,8 @@ impl Supervisor<'_> {
             _ => String::from_utf8_lossy(&path).into_owned(),
         };
         let (expected, levels) = self.final_image(c, obj.as_fd(), identity, r.stat);
+        // Done with the program's descriptor: closed after the answer.
+        self.to_close.extend(r.object.take());
         let script = (!levels.is_empty()).then(|| {
             // Innermost level last: each level puts [interp, (arg)] in front of the previous.
             let mut prefix = vec![filename.clone()];
@@ -189,9 +224,14 @@ impl Supervisor<'_> {
                     None
                 };
                 self.warm = Some(c.tgid);
+                let first_poll = self.first_exec_poll;
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
-                    // First polled a millisecond from now: the kernel has hardly started.
-                    p.exec_polled = Some(Instant::now());
+                    // The kernel has hardly started: polled a millisecond from now, or, with a
+                    // CPU to spare, about when a program is loaded, ahead of its first calls
+                    // (whose answers then need not wait for the check).
+                    let now = Instant::now();
+                    p.exec_polled = Some(now);
+                    p.exec_first_poll = first_poll.map(|d| now + d);
                     p.pending_execs.push(PendingExec {
                         expected,
                         old,
@@ -294,6 +334,7 @@ impl Supervisor<'_> {
                 follow_last: true,
                 ..Default::default()
             };
+            // Only the interpreter's identity is needed, not its name.
             let Ok(ir) = resolve_object(
                 c.tid,
                 c.tgid,
@@ -301,6 +342,7 @@ impl Supervisor<'_> {
                 interp.as_bytes(),
                 follow,
                 self.root_check,
+                |_| Some(interp.clone()),
             ) else {
                 break;
             };
@@ -369,17 +411,13 @@ impl Supervisor<'_> {
             p.pending_execs.clear();
         }
         // What the unchecked program forked before it was found (a fork allowed by the policy
-        // is decided in the kernel) runs it too: found now, while they are still its
-        // descendants, and killed with it. Children from before the exec run another image.
+        // is decided in the kernel) runs it too, and dies with it. Children from before the
+        // exec run another image. It is stopped first: it can then fork no more, and keeps
+        // its children (killed, it would hand them to the supervisor on its way out, mixed
+        // with other orphans, while they are being looked for).
         let image = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
-        let forked: Vec<u32> = image
-            .map(|id| {
-                procfs::descendants(tgid, 4096)
-                    .into_iter()
-                    .filter(|d| procfs::identity(&format!("/proc/{d}/exe")).ok() == Some(id))
-                    .collect()
-            })
-            .unwrap_or_default();
+        procfs::stop_process(tgid);
+        let forked = image.map_or_else(Vec::new, |id| Self::stop_image_descendants(tgid, id));
         let c = Call {
             id: 0,
             tid,
@@ -399,6 +437,28 @@ impl Supervisor<'_> {
         for d in forked {
             self.kill(d);
         }
+    }
+
+    /// Stops every process running image `id` below the stopped process `tgid` and returns
+    /// them. Looked for again after each round of stops, until no new one shows up: one found
+    /// may have forked before its own stop.
+    fn stop_image_descendants(tgid: u32, id: Identity) -> Vec<u32> {
+        let mut stopped: Vec<u32> = Vec::new();
+        for _ in 0..64 {
+            let found: Vec<u32> = procfs::descendants(tgid, 4096)
+                .into_iter()
+                .filter(|d| !stopped.contains(d))
+                .filter(|d| procfs::identity(&format!("/proc/{d}/exe")).ok() == Some(id))
+                .collect();
+            if found.is_empty() {
+                break;
+            }
+            for d in found {
+                procfs::stop_process(d);
+                stopped.push(d);
+            }
+        }
+        stopped
     }
 
     /// Before any call of a process with an exec in flight is answered: the image must be
@@ -441,18 +501,21 @@ impl Supervisor<'_> {
             Some(l) => l != old && procfs::layout_complete(&l),
             None => true,
         };
-        let landed = pending
-            .iter()
-            .any(|pe| pe.old.is_some_and(|o| o != now) || pe.old_layout.is_some_and(changed));
+        let by_image = pending.iter().any(|pe| pe.old.is_some_and(|o| o != now));
+        let landed = by_image || pending.iter().any(|pe| pe.old_layout.is_some_and(changed));
         let returned = |pe: &PendingExec| caller == Some(pe.tid);
         if landed {
-            // The image was read before the layout: an exec that landed in between showed the
-            // old image with the new layout. Once an exec is seen landed, its image is final
-            // (the kernel sets it before it switches the memory whose layout changed): read
-            // it again.
-            let now = match self.image_of(tgid, caller, &pending[0]) {
-                Ok(id) => id,
-                Err(verdict) => return verdict,
+            // An image other than the old one is final: the kernel switches the image and
+            // the memory together, after the other threads (and their execs) are gone. But
+            // when the layout told, the image was read before it: an exec that landed in
+            // between showed the old image with the new layout. Read it again then.
+            let now = if by_image {
+                now
+            } else {
+                match self.image_of(tgid, caller, &pending[0]) {
+                    Ok(id) => id,
+                    Err(verdict) => return verdict,
+                }
             };
             let found = match pending.iter().find(|pe| pe.expected == now) {
                 Some(pe)
@@ -584,19 +647,22 @@ impl Supervisor<'_> {
         for tgid in due {
             if let Some(p) = self.procs.get_mut(&tgid) {
                 p.exec_polled = Some(now);
+                p.exec_first_poll = None;
             }
             self.settle_execs(tgid, None);
         }
     }
 
-    /// When process `p`'s execs in flight are due to be polled (`None`: none in flight).
+    /// When process `p`'s execs in flight are due to be polled (`None`: none in flight): the
+    /// first time as set when the exec was let through, then by [`poll_interval`].
     fn next_exec_poll(p: &super::Proc) -> Option<Instant> {
         let interval = p
             .pending_execs
             .iter()
             .map(|pe| poll_interval(pe.since.elapsed()))
             .min()?;
-        Some(p.exec_polled.map_or_else(Instant::now, |t| t + interval))
+        let next = p.exec_polled.map_or_else(Instant::now, |t| t + interval);
+        Some(p.exec_first_poll.map_or(next, |first| first.min(next)))
     }
 
     /// How long until execs in flight should be polled again (`None`: none in flight).

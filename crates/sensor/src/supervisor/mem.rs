@@ -12,6 +12,7 @@ use crate::arch::Sys;
 use crate::image::exec_chain;
 use crate::procfs;
 use crate::sys;
+use rustix::fs::FileType;
 use vigil_events::Severity;
 use vigil_policy::{Mode, Section};
 
@@ -81,13 +82,46 @@ impl Supervisor<'_> {
     /// kernel says (`readlink /proc/<pid>/fd/<fd>`), under the process's `/proc` directory when
     /// it is held open and warm (see `after_answer`), which is the caller's fd table when the
     /// caller is the process's main thread (another thread may have been created without
-    /// `CLONE_FILES`: its own is read through `/proc/<tid>`). The fd is not copied (a copy
-    /// could end up the last reference of a socket, whose close can block).
-    fn mapped_file(&self, c: &Call, fd: i32) -> std::io::Result<String> {
-        match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
+    /// `CLONE_FILES`: its own is read through `/proc/<tid>`).
+    ///
+    /// A library is mapped again and again, by every new program: the main thread's fd is
+    /// copied (`pidfd_getfd`, several times cheaper than the first lookup of a new process's
+    /// fd under `/proc`), and a plain file whose identity, size and times are those of a file
+    /// named before, under a name that still leads to it, has that name. The copy is closed
+    /// after the answer; one of anything else (a socket, whose last close can block) on the
+    /// closer's thread.
+    fn mapped_file(&mut self, c: &Call, fd: i32) -> std::io::Result<String> {
+        let copy = (c.tid == c.tgid)
+            .then(|| self.getfd(c, fd as u64).ok())
+            .flatten();
+        let key = match copy.map(|f| (rustix::fs::fstat(&f), f)) {
+            Some((Ok(st), f)) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {
+                self.to_close.push(f);
+                Some(super::FileKey::of(&st))
+            }
+            Some((_, f)) => {
+                self.closer.close(f);
+                None
+            }
+            None => None,
+        };
+        if let Some(key) = key {
+            if let Some(name) = self.library_names.get(&key) {
+                let still =
+                    rustix::fs::stat(name.as_str()).is_ok_and(|st| super::FileKey::of(&st) == key);
+                if still {
+                    return Ok(name.clone());
+                }
+            }
+        }
+        let name = match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
             Some(dir) => procfs::fd_target_at(dir, fd),
             None => procfs::fd_target(c.tid, fd),
+        }?;
+        if let Some(key) = key.filter(super::FileKey::settled) {
+            self.library_names.insert(key, name.clone());
         }
+        Ok(name)
     }
 
     pub(super) fn on_exec_memory(&mut self, c: &Call) -> Reply {

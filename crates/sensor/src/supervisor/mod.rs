@@ -148,6 +148,8 @@ pub(crate) struct Proc {
     pub pending_execs: Vec<PendingExec>,
     /// When they were last polled (see `verify_execs_actively`).
     pub exec_polled: Option<Instant>,
+    /// When they are first polled, if sooner than a poll interval after the exec.
+    pub exec_first_poll: Option<Instant>,
     /// Threads let through an executable mapping of a file that may not have happened yet
     /// (the kernel maps after the answer, and the descriptor may have been swapped in
     /// between). While any is left, every other watched call of the process has its
@@ -274,6 +276,7 @@ impl Proc {
             cmdline,
             pending_execs: Vec::new(),
             exec_polled: None,
+            exec_first_poll: None,
             maps_pending: Vec::new(),
             maps_inherited: false,
             killed: false,
@@ -361,6 +364,13 @@ pub struct Supervisor<'s> {
     /// The process whose `/proc` directory is to be opened after the answer (see
     /// `after_answer`).
     warm: Option<u32>,
+    /// How soon after an exec is let through its image is first polled, when sooner than
+    /// the usual interval (see `on_exec`): with more than one CPU, where the check runs beside
+    /// the program being loaded rather than in its way.
+    first_exec_poll: Option<Duration>,
+    /// Descriptors the supervisor is done with, closed after the answer: a close is a few
+    /// microseconds the caller need not wait for.
+    to_close: Vec<OwnedFd>,
     /// The supervisor has no capabilities and the first process had its credentials: then so
     /// does every process with its ids (see `tgid_of`).
     tree_creds_same: bool,
@@ -377,7 +387,56 @@ pub struct Supervisor<'s> {
     root_check: crate::resolve::RootCheck,
     /// `#!` lines of executed files (see `shebang_of`).
     shebangs: Cache<FileKey, Option<(String, Option<String>)>>,
+    /// The names the kernel gave executed programs, by the path the exec named and the file
+    /// found (see `on_exec`).
+    program_names: Cache<(Vec<u8>, FileKey), String>,
+    /// The names the kernel gave files mapped executable, by the file (see `mapped_file`).
+    library_names: Cache<FileKey, String>,
+    /// Closes copies of descriptors that are not plain files (see [`Closer`]).
+    closer: Closer,
 }
+
+/// Closes, on a thread of its own, copies of a process's descriptors that are not plain files:
+/// the supervisor's copy can end up the last reference when the process closes its own, and
+/// the last close of a socket with `SO_LINGER`, or of a terminal draining its output, can
+/// block — the supervisor must not. Started on first use.
+#[derive(Default)]
+pub(crate) struct Closer(Option<std::sync::mpsc::Sender<OwnedFd>>);
+
+impl Closer {
+    pub(crate) fn close(&mut self, fd: OwnedFd) {
+        if self.0.is_none() {
+            let (tx, rx) = std::sync::mpsc::channel::<OwnedFd>();
+            let started = std::thread::Builder::new()
+                .name("vigil-closer".into())
+                .spawn(move || rx.into_iter().for_each(drop));
+            if started.is_err() {
+                // No thread: closed here, as before there was one.
+                return;
+            }
+            self.0 = Some(tx);
+        }
+        if let Some(tx) = &self.0 {
+            // The thread lives as long as the sender; a send cannot fail while it does.
+            let _ = tx.send(fd);
+        }
+    }
+}
+
+impl std::fmt::Debug for Closer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Closer(started)"
+        } else {
+            "Closer"
+        })
+    }
+}
+
+/// When an exec's image is first polled, on a machine with a CPU to spare: about when the
+/// kernel has loaded a small program (≈ 150–250 µs after the answer here), and before its
+/// first watched call (its loader's executable mapping of libc, ≈ 400 µs).
+const FIRST_EXEC_POLL: Duration = Duration::from_micros(250);
 
 /// Most `/proc/<pid>` directories held open at once (see `Supervisor::after_answer`).
 const PROC_DIRS: usize = 64;
@@ -485,7 +544,13 @@ impl<'s> Supervisor<'s> {
             defer_events: false,
             deferred: Vec::new(),
             warm: None,
+            to_close: Vec::new(),
+            first_exec_poll: (std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
+                .then_some(FIRST_EXEC_POLL),
             shebangs: Cache::new(),
+            program_names: Cache::new(),
+            library_names: Cache::new(),
+            closer: Closer::default(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
             groups_fixed: false,
@@ -953,6 +1018,7 @@ impl<'s> Supervisor<'s> {
     /// with the kernel's exec. At most [`PROC_DIRS`] are held: each is a file descriptor for
     /// as long as its process lives, and the rest are looked up by number as before.
     fn after_answer(&mut self) {
+        self.to_close.clear();
         let Some(tgid) = self.warm.take() else {
             return;
         };

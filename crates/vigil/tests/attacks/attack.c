@@ -835,6 +835,59 @@ static int deleted_lib(const char *lib, const char *dir) {
     return 0;
 }
 
+/* Names the supervisor remembers must follow the files. DIR/via is a symlink to the directory
+ * DIR/a, holding the allowed program `ok` and library `lib.so`. Each is used once through
+ * DIR/via; then DIR/a is renamed DIR/c and DIR/via re-pointed to it, and each is used again by
+ * the very same path: the same files (a directory's rename leaves its files' times alone), now
+ * named DIR/c/..., which the policy does not list. Last, a pipe is mapped. */
+static int run_status(const char *path) {
+    pid_t c = fork();
+    if (c == 0) {
+        char *argv[] = {(char *)path, NULL};
+        execv(path, argv);
+        _exit(errno);
+    }
+    int st = 0;
+    waitpid(c, &st, 0);
+    errno = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+static int map_exec(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED) {
+        errno = e;
+        return -1;
+    }
+    munmap(p, 4096);
+    return 0;
+}
+static int names_moved(const char *dir) {
+    char via[4096], prog[4096], lib[4096], a[4096], c[4096];
+    snprintf(via, sizeof via, "%s/via", dir);
+    snprintf(prog, sizeof prog, "%s/via/ok", dir);
+    snprintf(lib, sizeof lib, "%s/via/lib.so", dir);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(c, sizeof c, "%s/c", dir);
+    report("exec1", run_status(prog));
+    report("map1", map_exec(lib));
+    report("rename", rename(a, c));
+    report("unlink", unlink(via));
+    report("symlink", symlink("c", via));
+    report("exec2", run_status(prog));
+    report("map2", map_exec(lib));
+    /* Not a file: the supervisor's copy of it is closed on its closer thread. */
+    int p[2];
+    if (pipe(p) == 0) {
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, p[0], 0);
+        report("map_pipe", m == MAP_FAILED ? -1 : 0);
+    }
+    return 0;
+}
+
 /* An exec race whose unlisted program forks at once (a fork the policy allows is decided in
  * the kernel), before the supervisor finds it: its child must die with it. Each of ROUNDS
  * children execs GOOD while a thread flips the path to EVIL (same length; both are copies of
@@ -1186,6 +1239,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "ip_steer") && argc == 3) return ip_steer(atoi(argv[2]));
     if (!strcmp(c, "exec_fork_race") && argc == 6) return exec_fork_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "deleted_lib") && argc == 4) return deleted_lib(argv[2], argv[3]);
+    if (!strcmp(c, "names_moved") && argc == 3) return names_moved(argv[2]);
     if (!strcmp(c, "script_names") && argc == 4) return script_names(argv[2], argv[3]);
     if (!strcmp(c, "vm_sibling_after_kill") && argc == 5) return vm_sibling_after_kill(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
