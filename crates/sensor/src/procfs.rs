@@ -527,11 +527,40 @@ pub fn has_children(pid: u32) -> Option<bool> {
     Some(children.iter().any(u8::is_ascii_digit))
 }
 
-/// Stops process `tgid` (SIGSTOP): once the signal is queued, it can fork no more (the
-/// kernel fails a fork that a signal overtakes) and, stopped, it keeps its children.
+/// Stops process `tgid` (SIGSTOP): stopped, it forks no more and keeps its children (see
+/// [`wait_stopped`]).
 pub fn stop_process(tgid: u32) {
     if let Some(pid) = rustix::process::Pid::from_raw(tgid as i32) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::STOP);
+    }
+}
+
+/// Waits, up to `limit`, until every thread of process `tgid` is stopped (or gone): a fork
+/// under way when a stop signal came completes (only a kill fails it), and its thread stops
+/// only on its way back. Returns whether they all stopped.
+pub fn wait_stopped(tgid: u32, limit: std::time::Duration) -> bool {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{tgid}/task")) else {
+            return true;
+        };
+        let running = tasks.flatten().any(|t| {
+            fs::read(t.path().join("stat"))
+                .ok()
+                .and_then(|b| {
+                    // The state follows the name, which is in parentheses and may hold any byte.
+                    let close = b.iter().rposition(|c| *c == b')')?;
+                    b.get(close + 2).copied()
+                })
+                .is_some_and(|state| !matches!(state, b'T' | b't' | b'Z' | b'X'))
+        });
+        if !running {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
     }
 }
 

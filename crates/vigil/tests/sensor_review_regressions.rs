@@ -1415,7 +1415,9 @@ fn a_library_deleted_after_loading_is_not_taken_for_a_swap() {
 /// fork decided in the kernel), and only it was killed once found: its child ran the same
 /// unlisted program and had its watched calls performed (without Landlock, which refuses the
 /// exec outright). Its descendants running that image are now killed with it. 40 rounds, with
-/// a static program (no watched call before it forks).
+/// a static program (no watched call before it forks) that forks 32 children as fast as it
+/// can: looking for them and then killing them missed those born in between (every run);
+/// the program is now stopped first.
 #[test]
 fn the_children_of_a_swapped_program_die_with_it() {
     use std::os::unix::fs::PermissionsExt;

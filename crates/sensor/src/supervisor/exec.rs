@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 use vigil_events::{Outcome, Severity};
 use vigil_policy::Section;
 
+/// How long the supervisor waits for a stopped process to be stopped (see
+/// `stop_image_descendants`): a thread in a fork, or busy on another CPU, stops within
+/// microseconds; one waiting on a disk may take longer, and is then looked past.
+const STOP_WAIT: Duration = Duration::from_millis(20);
+
 /// How often the supervisor polls the image of a process with an exec in flight: every
 /// millisecond for the first 200 ms, then less often for as long as the exec is not settled (an
 /// exec can be made to take seconds before the kernel switches images).
@@ -224,14 +229,9 @@ impl Supervisor<'_> {
                     None
                 };
                 self.warm = Some(c.tgid);
-                let first_poll = self.first_exec_poll;
                 if let Some(p) = self.procs.get_mut(&c.tgid) {
-                    // The kernel has hardly started: polled a millisecond from now, or, with a
-                    // CPU to spare, about when a program is loaded, ahead of its first calls
-                    // (whose answers then need not wait for the check).
-                    let now = Instant::now();
-                    p.exec_polled = Some(now);
-                    p.exec_first_poll = first_poll.map(|d| now + d);
+                    // First polled a millisecond from now: the kernel has hardly started.
+                    p.exec_polled = Some(Instant::now());
                     p.pending_execs.push(PendingExec {
                         expected,
                         old,
@@ -412,9 +412,10 @@ impl Supervisor<'_> {
         }
         // What the unchecked program forked before it was found (a fork allowed by the policy
         // is decided in the kernel) runs it too, and dies with it. Children from before the
-        // exec run another image. It is stopped first: it can then fork no more, and keeps
-        // its children (killed, it would hand them to the supervisor on its way out, mixed
-        // with other orphans, while they are being looked for).
+        // exec run another image. It is stopped first, and its children looked for once it
+        // is: stopped, it forks no more and keeps its children (killed, it would hand them to
+        // the supervisor on its way out, mixed with other orphans, while they are being looked
+        // for; a fork under way when the stop came completes, before the thread stops).
         let image = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
         procfs::stop_process(tgid);
         let forked = image.map_or_else(Vec::new, |id| Self::stop_image_descendants(tgid, id));
@@ -440,11 +441,20 @@ impl Supervisor<'_> {
     }
 
     /// Stops every process running image `id` below the stopped process `tgid` and returns
-    /// them. Looked for again after each round of stops, until no new one shows up: one found
-    /// may have forked before its own stop.
+    /// them. Looked for once those stopped so far are (each waited for at most
+    /// [`STOP_WAIT`]), again after each round of stops, until no new one shows up: one found
+    /// may have been forking when it was stopped.
     fn stop_image_descendants(tgid: u32, id: Identity) -> Vec<u32> {
         let mut stopped: Vec<u32> = Vec::new();
+        let mut waited = 0;
         for _ in 0..64 {
+            for p in std::iter::once(tgid)
+                .chain(stopped.iter().copied())
+                .skip(waited)
+            {
+                procfs::wait_stopped(p, STOP_WAIT);
+            }
+            waited = stopped.len() + 1;
             let found: Vec<u32> = procfs::descendants(tgid, 4096)
                 .into_iter()
                 .filter(|d| !stopped.contains(d))
@@ -647,22 +657,19 @@ impl Supervisor<'_> {
         for tgid in due {
             if let Some(p) = self.procs.get_mut(&tgid) {
                 p.exec_polled = Some(now);
-                p.exec_first_poll = None;
             }
             self.settle_execs(tgid, None);
         }
     }
 
-    /// When process `p`'s execs in flight are due to be polled (`None`: none in flight): the
-    /// first time as set when the exec was let through, then by [`poll_interval`].
+    /// When process `p`'s execs in flight are due to be polled (`None`: none in flight).
     fn next_exec_poll(p: &super::Proc) -> Option<Instant> {
         let interval = p
             .pending_execs
             .iter()
             .map(|pe| poll_interval(pe.since.elapsed()))
             .min()?;
-        let next = p.exec_polled.map_or_else(Instant::now, |t| t + interval);
-        Some(p.exec_first_poll.map_or(next, |first| first.min(next)))
+        Some(p.exec_polled.map_or_else(Instant::now, |t| t + interval))
     }
 
     /// How long until execs in flight should be polled again (`None`: none in flight).

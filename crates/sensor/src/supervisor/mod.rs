@@ -148,8 +148,6 @@ pub(crate) struct Proc {
     pub pending_execs: Vec<PendingExec>,
     /// When they were last polled (see `verify_execs_actively`).
     pub exec_polled: Option<Instant>,
-    /// When they are first polled, if sooner than a poll interval after the exec.
-    pub exec_first_poll: Option<Instant>,
     /// Threads let through an executable mapping of a file that may not have happened yet
     /// (the kernel maps after the answer, and the descriptor may have been swapped in
     /// between). While any is left, every other watched call of the process has its
@@ -276,7 +274,6 @@ impl Proc {
             cmdline,
             pending_execs: Vec::new(),
             exec_polled: None,
-            exec_first_poll: None,
             maps_pending: Vec::new(),
             maps_inherited: false,
             killed: false,
@@ -364,10 +361,6 @@ pub struct Supervisor<'s> {
     /// The process whose `/proc` directory is to be opened after the answer (see
     /// `after_answer`).
     warm: Option<u32>,
-    /// How soon after an exec is let through its image is first polled, when sooner than
-    /// the usual interval (see `on_exec`): with more than one CPU, where the check runs beside
-    /// the program being loaded rather than in its way.
-    first_exec_poll: Option<Duration>,
     /// Descriptors the supervisor is done with, closed after the answer: a close is a few
     /// microseconds the caller need not wait for.
     to_close: Vec<OwnedFd>,
@@ -432,11 +425,6 @@ impl std::fmt::Debug for Closer {
         })
     }
 }
-
-/// When an exec's image is first polled, on a machine with a CPU to spare: about when the
-/// kernel has loaded a small program (≈ 150–250 µs after the answer here), and before its
-/// first watched call (its loader's executable mapping of libc, ≈ 400 µs).
-const FIRST_EXEC_POLL: Duration = Duration::from_micros(250);
 
 /// Most `/proc/<pid>` directories held open at once (see `Supervisor::after_answer`).
 const PROC_DIRS: usize = 64;
@@ -545,8 +533,6 @@ impl<'s> Supervisor<'s> {
             deferred: Vec::new(),
             warm: None,
             to_close: Vec::new(),
-            first_exec_poll: (std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
-                .then_some(FIRST_EXEC_POLL),
             shebangs: Cache::new(),
             program_names: Cache::new(),
             library_names: Cache::new(),

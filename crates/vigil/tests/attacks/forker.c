@@ -1,6 +1,7 @@
-// Built static (no watched call before main): run from a path containing "/evil", it forks at
-// once; the child waits 150 ms, then creates DIR/EVIL-CHILD-<pid> (a watched call) and exits,
-// while the parent waits. Run from any other path, it exits. Usage: forker swap_child DIR
+// Built static (no watched call before main): run from a path containing "/evil", it forks 32
+// children as fast as it can (so that a child is born while the supervisor looks for them);
+// each waits 150 ms, then creates DIR/EVIL-CHILD-<pid> (a watched call) and exits, while the
+// parent waits. Run from any other path, it exits. Usage: forker swap_child DIR
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,13 +10,15 @@ int main(int argc, char **argv) {
     char exe[4096] = {0};
     if (argc < 3 || readlink("/proc/self/exe", exe, sizeof exe - 1) < 0) return 1;
     if (strstr(exe, "/evil") == NULL) return 0;
-    if (fork() == 0) {
-        usleep(150000);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/EVIL-CHILD-%d", argv[2], getpid());
-        int f = open(path, O_WRONLY | O_CREAT, 0644);
-        if (f >= 0) { write(f, "unlisted program alive\n", 23); close(f); }
-        _exit(0);
+    for (int i = 0; i < 32; i++) {
+        if (fork() == 0) {
+            usleep(150000);
+            char path[4200];
+            snprintf(path, sizeof path, "%s/EVIL-CHILD-%d", argv[2], getpid());
+            int f = open(path, O_WRONLY | O_CREAT, 0644);
+            if (f >= 0) { write(f, "unlisted program alive\n", 23); close(f); }
+            _exit(0);
+        }
     }
     for (;;) pause();
 }
