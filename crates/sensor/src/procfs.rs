@@ -161,13 +161,12 @@ pub fn fd_target_at(dir: BorrowedFd<'_>, fd: i32) -> io::Result<String> {
     Ok(p.to_string_lossy().into_owned())
 }
 
-/// Looks up, and so brings into the kernel's caches, the entries of the `/proc` directory
-/// `dir` that checking an exec and naming mapped files read: the first lookup of each costs
-/// several times what later ones do.
+/// Looks up, and so brings into the kernel's caches, the entry of the `/proc` directory `dir`
+/// that checking an exec reads (`exe`): the first lookup costs several times what later ones
+/// do. (Mapped libraries are named through a copy of their descriptor, as a rule: see
+/// `Supervisor::mapped_file`; `fd` is looked up only for one not named before.)
 pub fn warm_up(dir: BorrowedFd<'_>) {
-    for name in ["exe", "fd"] {
-        let _ = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
-    }
+    let _ = rustix::fs::statat(dir, "exe", rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
 }
 
 /// The executable of `pid` as a path (`readlink /proc/<pid>/exe`).
