@@ -59,18 +59,21 @@ impl Supervisor<'_> {
             ..Default::default()
         };
         let start = Start::from_dirfd(dirfd);
-        // The program's name, when this path found this very file before and nothing on the
-        // way to the name has moved since (see `names`): asking the kernel again (`readlink`
-        // of the descriptor) is the dearest part of the walk. A name another than the kernel's
-        // would now give can only be another name of the same file: the program checked is
-        // the one run.
-        self.names.forget_if_moved();
+        // The program's name, when this path found this very file before (same identity,
+        // size and times: a write, rename or link changes them) and that name still leads to
+        // it: asking the kernel again (`readlink` of the descriptor) is the dearest part of
+        // the walk. A name another than the kernel's would now give can only be another name
+        // of the same file, which that name reaches: the program checked is the one run.
         let known = std::cell::Cell::new(false);
-        let names = &self.names;
+        let names = &self.program_names;
         let known_name = |st: &rustix::fs::Stat| {
-            let name = names.program(&path, super::FileKey::of(st))?;
-            known.set(true);
-            Some(name)
+            let key = (path.clone(), super::FileKey::of(st));
+            let name = names.get(&key)?;
+            let now = rustix::fs::stat(name.as_str()).ok()?;
+            (super::FileKey::of(&now) == key.1).then(|| {
+                known.set(true);
+                name.clone()
+            })
         };
         let mut r = match resolve_object(
             c.tid,
@@ -85,14 +88,12 @@ impl Supervisor<'_> {
             Err(e) => return Reply::errno(e),
         };
         if let Some(st) = r.stat.as_ref().filter(|_| !known.get()) {
-            // Kept after the answer (only names found by the kernel's walk from the same root:
-            // `r.stat`).
-            if !r.path.is_empty() {
-                self.to_learn.push(super::Learned::Program(
-                    path.clone(),
-                    super::FileKey::of(st),
-                    r.path.clone(),
-                ));
+            // Kept only for a file that has not changed in the last moments (see
+            // `FileKey::settled`), by the kernel's walk from the same root (`r.stat`).
+            let key = super::FileKey::of(st);
+            if key.settled() && !r.path.is_empty() {
+                self.program_names
+                    .insert((path.clone(), key), r.path.clone());
             }
         }
         if !self.proc_reach(c, &r) {

@@ -86,9 +86,10 @@ impl Supervisor<'_> {
     ///
     /// A library is mapped again and again, by every new program: the main thread's fd is
     /// copied (`pidfd_getfd`, several times cheaper than the first lookup of a new process's
-    /// fd under `/proc`), and a plain file named before keeps its name while nothing on the
-    /// way to it has moved (see `names`). The copy is closed after the answer; one of anything
-    /// else (a socket, whose last close can block) on the closer's thread.
+    /// fd under `/proc`), and a plain file whose identity, size and times are those of a file
+    /// named before, under a name that still leads to it, has that name. The copy is closed
+    /// after the answer; one of anything else (a socket, whose last close can block) on the
+    /// closer's thread.
     fn mapped_file(&mut self, c: &Call, fd: i32) -> std::io::Result<String> {
         let copy = (c.tid == c.tgid)
             .then(|| self.getfd(c, fd as u64).ok())
@@ -105,19 +106,20 @@ impl Supervisor<'_> {
             None => None,
         };
         if let Some(key) = key {
-            self.names.forget_if_moved();
-            if let Some(name) = self.names.library(key) {
-                return Ok(name);
+            if let Some(name) = self.library_names.get(&key) {
+                let still =
+                    rustix::fs::stat(name.as_str()).is_ok_and(|st| super::FileKey::of(&st) == key);
+                if still {
+                    return Ok(name.clone());
+                }
             }
         }
         let name = match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
             Some(dir) => procfs::fd_target_at(dir, fd),
             None => procfs::fd_target(c.tid, fd),
         }?;
-        if let Some(key) = key {
-            // Kept after the answer, if the name is still this file's then (see `names`).
-            self.to_learn
-                .push(super::Learned::Library(key, name.clone()));
+        if let Some(key) = key.filter(super::FileKey::settled) {
+            self.library_names.insert(key, name.clone());
         }
         Ok(name)
     }

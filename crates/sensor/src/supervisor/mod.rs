@@ -13,7 +13,6 @@ mod fs;
 mod mem;
 mod meta;
 mod misc;
-mod names;
 mod net;
 mod report;
 
@@ -381,21 +380,13 @@ pub struct Supervisor<'s> {
     root_check: crate::resolve::RootCheck,
     /// `#!` lines of executed files (see `shebang_of`).
     shebangs: Cache<FileKey, Option<(String, Option<String>)>>,
-    /// The names the kernel gave executed programs and libraries (see [`names`]).
-    names: names::Names,
-    /// Names learned while answering, kept after the answer.
-    to_learn: Vec<Learned>,
+    /// The names the kernel gave executed programs, by the path the exec named and the file
+    /// found (see `on_exec`).
+    program_names: Cache<(Vec<u8>, FileKey), String>,
+    /// The names the kernel gave files mapped executable, by the file (see `mapped_file`).
+    library_names: Cache<FileKey, String>,
     /// Closes copies of descriptors that are not plain files (see [`Closer`]).
     closer: Closer,
-}
-
-/// A name the kernel gave a file, to be kept (see [`names`]).
-#[derive(Debug)]
-enum Learned {
-    /// A program found by an exec path.
-    Program(Vec<u8>, FileKey, String),
-    /// A library mapped executable.
-    Library(FileKey, String),
 }
 
 /// Closes, on a thread of its own, copies of a process's descriptors that are not plain files:
@@ -543,8 +534,8 @@ impl<'s> Supervisor<'s> {
             warm: None,
             to_close: Vec::new(),
             shebangs: Cache::new(),
-            names: names::Names::new(),
-            to_learn: Vec::new(),
+            program_names: Cache::new(),
+            library_names: Cache::new(),
             closer: Closer::default(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
@@ -1009,18 +1000,11 @@ impl<'s> Supervisor<'s> {
     /// Work for the process of the call just answered that need not make it wait: a process
     /// with an exec in flight has its image checked at its next call, under `/proc/<pid>`,
     /// whose first lookups are the dearest part of it. Its directory is opened, and looked
-    /// into, now: on a second CPU this overlaps with the kernel's exec. At most [`PROC_DIRS`]
-    /// are held: each is a file descriptor for as long as its process lives, and the rest are
-    /// looked up by number as before. (Descriptors kept to be closed after the answer are
-    /// closed here too, and names learned while answering kept.)
+    /// into, now: on a second CPU this overlaps with the kernel's exec. (Descriptors closed
+    /// after the answer are closed here too.) At most [`PROC_DIRS`] are held: each is a file descriptor for
+    /// as long as its process lives, and the rest are looked up by number as before.
     fn after_answer(&mut self) {
         self.to_close.clear();
-        for l in std::mem::take(&mut self.to_learn) {
-            match l {
-                Learned::Program(path, key, name) => self.names.learn_program(path, key, name),
-                Learned::Library(key, name) => self.names.learn_library(key, name),
-            }
-        }
         let Some(tgid) = self.warm.take() else {
             return;
         };
