@@ -1000,9 +1000,10 @@ impl<'s> Supervisor<'s> {
     /// Work for the process of the call just answered that need not make it wait: a process
     /// with an exec in flight has its image checked at its next call, under `/proc/<pid>`,
     /// whose first lookups are the dearest part of it. Its directory is opened, and looked
-    /// into, now: on a second CPU this overlaps with the kernel's exec. (Descriptors closed
-    /// after the answer are closed here too.) At most [`PROC_DIRS`] are held: each is a file descriptor for
-    /// as long as its process lives, and the rest are looked up by number as before.
+    /// into, now: on a second CPU this overlaps with the kernel's exec. At most [`PROC_DIRS`]
+    /// are held: each is a file descriptor for as long as its process lives, and the rest are
+    /// looked up by number as before. (Descriptors kept to be closed after the answer are
+    /// closed here too.)
     fn after_answer(&mut self) {
         self.to_close.clear();
         let Some(tgid) = self.warm.take() else {
