@@ -607,12 +607,13 @@ impl Supervisor<'_> {
     }
 
     fn exec_done(&mut self, tgid: u32, pe: &PendingExec) {
-        // An exec can change credentials: re-read them. Except when the supervisor has no
-        // capabilities: the process has no_new_privs, so set-id bits and file capabilities do
-        // not apply, and an exec can only shrink the permitted set — which is already empty
-        // in a process whose credentials were found equal to the supervisor's.
+        // An exec can change capabilities: re-read them (not the ids: see `forget_caps`).
+        // Except when the supervisor has no capabilities: the process has no_new_privs, so
+        // set-id bits and file capabilities do not apply, and an exec can only shrink the
+        // permitted set — which is already empty in a process whose credentials were found
+        // equal to the supervisor's.
         if self.my_creds.caps != [0, 0] {
-            self.forget_creds(tgid);
+            self.forget_caps(tgid);
         }
         // Children forked before the exec run the old image; if there are none (now that the
         // exec is done, the caller is the only thread and has every child), all later ones

@@ -1130,8 +1130,9 @@ impl<'s> Supervisor<'s> {
                 .get(&tgid)
                 .is_some_and(|p| !p.pending_execs.is_empty())
         {
-            // An exec in flight may have changed the credentials (capabilities) already.
-            self.forget_creds(tgid);
+            // An exec in flight may have changed the capabilities already (not the ids: see
+            // `forget_caps`).
+            self.forget_caps(tgid);
         }
         // (Not exec: deciding it, the supervisor opens the program and its interpreters with
         // its own credentials, and reports their `#!` lines.)
@@ -1314,6 +1315,19 @@ impl<'s> Supervisor<'s> {
     }
 
     /// Drops the cached credential checks of every thread of `tgid`.
+    /// Forgets that process `tgid`'s capabilities were found equal to the supervisor's, and
+    /// keeps what is known of its ids: an exec can change the one (a root process's exec
+    /// recomputes its capabilities) but not the other (under no_new_privs, which every
+    /// monitored process has, set-user-ID and set-group-ID bits are not honoured).
+    pub(crate) fn forget_caps(&mut self, tgid: u32) {
+        self.creds_ok.remove(&tgid);
+        if let Some(p) = self.procs.get(&tgid) {
+            for t in &p.threads {
+                self.creds_ok.remove(t);
+            }
+        }
+    }
+
     pub(crate) fn forget_creds(&mut self, tgid: u32) {
         self.creds_ok.remove(&tgid);
         self.ids_ok.remove(&tgid);
