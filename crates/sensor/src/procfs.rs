@@ -468,6 +468,23 @@ pub fn descendants(pid: u32, max: usize) -> Vec<u32> {
     found
 }
 
+/// The children of process `pid` (of any of its threads).
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .flat_map(|t| {
+            fs::read_to_string(t.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
 /// Some child of process `pid` (any of its threads' children), if it has one.
 pub fn first_child(pid: u32) -> Option<u32> {
     let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
@@ -524,43 +541,6 @@ pub fn layout_complete(layout: &[u64; 10]) -> bool {
 pub fn has_children(pid: u32) -> Option<bool> {
     let children = fs::read(format!("/proc/{pid}/task/{pid}/children")).ok()?;
     Some(children.iter().any(u8::is_ascii_digit))
-}
-
-/// Stops process `tgid` (SIGSTOP): stopped, it forks no more and keeps its children (see
-/// [`wait_stopped`]).
-pub fn stop_process(tgid: u32) {
-    if let Some(pid) = rustix::process::Pid::from_raw(tgid as i32) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::STOP);
-    }
-}
-
-/// Waits, up to `limit`, until every thread of process `tgid` is stopped (or gone): a fork
-/// under way when a stop signal came completes (only a kill fails it), and its thread stops
-/// only on its way back. Returns whether they all stopped.
-pub fn wait_stopped(tgid: u32, limit: std::time::Duration) -> bool {
-    let until = std::time::Instant::now() + limit;
-    loop {
-        let Ok(tasks) = fs::read_dir(format!("/proc/{tgid}/task")) else {
-            return true;
-        };
-        let running = tasks.flatten().any(|t| {
-            fs::read(t.path().join("stat"))
-                .ok()
-                .and_then(|b| {
-                    // The state follows the name, which is in parentheses and may hold any byte.
-                    let close = b.iter().rposition(|c| *c == b')')?;
-                    b.get(close + 2).copied()
-                })
-                .is_some_and(|state| !matches!(state, b'T' | b't' | b'Z' | b'X'))
-        });
-        if !running {
-            return true;
-        }
-        if std::time::Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(100));
-    }
 }
 
 /// Sends `SIGKILL` to a whole process.

@@ -1555,3 +1555,80 @@ fn a_program_or_library_whose_directory_moved_is_judged_by_its_new_name() {
         );
     }
 }
+
+/// Review (2026-11-27, round 6): a file with two names (hard links) was named from what the
+/// supervisor remembered of the other one: reached again through a re-pointed symlink, the
+/// program linked as `other/prog` ran as the allowed `allowed/prog`, and a library mapped as
+/// `other/lib.so` first made the allowed `allowed/lib.so` be refused under that name (or the
+/// other way round, the unlisted one allowed). A file with more than one link is now named by
+/// the kernel every time.
+#[test]
+fn each_name_of_a_hard_linked_program_or_library_is_judged_as_itself() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let runs: Vec<(User, std::path::PathBuf)> = users()
+        .into_iter()
+        .map(|u| {
+            let dir = workdir("names-linked");
+            for sub in ["allowed", "other"] {
+                std::fs::create_dir(dir.join(sub)).expect("mkdir");
+                std::fs::set_permissions(dir.join(sub), std::fs::Permissions::from_mode(0o777))
+                    .expect("chmod");
+            }
+            std::fs::copy("/usr/bin/true", dir.join("allowed/prog")).expect("copy program");
+            std::fs::copy(&env().evil_so, dir.join("allowed/lib.so")).expect("copy library");
+            std::fs::set_permissions(
+                dir.join("allowed/lib.so"),
+                std::fs::Permissions::from_mode(0o644),
+            )
+            .expect("chmod");
+            for f in ["prog", "lib.so"] {
+                std::fs::hard_link(dir.join("allowed").join(f), dir.join("other").join(f))
+                    .expect("link");
+            }
+            symlink("allowed", dir.join("l")).expect("symlink");
+            (u, dir)
+        })
+        .collect();
+    // Names are remembered only for files unchanged for two seconds.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    for (user, dir) in runs {
+        let d = dir.display().to_string();
+        let pol = policy(
+            &dir,
+            &format!(
+                "version: 1\nprocess:\n  exec: [{}, {d}/allowed/prog]\n  fork: true\nfiles:\n  write: [\"{d}/**\"]\n  exec_map: {}\n",
+                env().attack.display(),
+                libs().replacen('[', &format!("[{d}/allowed/lib.so, "), 1),
+            ),
+        )
+        .display()
+        .to_string();
+        let r = attack(user, &dir, &pol, &["names_linked", &d]);
+        for (what, want) in [
+            ("map_other_first", "err 13"),
+            ("map_allowed", " ok "),
+            ("map_other_after", "err 13"),
+            ("exec_via_allowed", " ok "),
+            ("unlink", " ok "),
+            ("symlink", " ok "),
+            ("exec_via_other", "err 13"),
+        ] {
+            assert!(r.line(what).contains(want), "{user:?} {what}: {}", r.dump());
+        }
+        let named = |rule: &str, path: &str| {
+            r.findings(rule)
+                .iter()
+                .any(|e| e.to_string().contains(path))
+        };
+        assert!(
+            named("process.exec", &format!("{d}/other/prog")),
+            "{user:?}: {}",
+            r.dump()
+        );
+        assert!(
+            !named("files.exec_map", &format!("{d}/allowed/lib.so")),
+            "{user:?}: {}",
+            r.dump()
+        );
+    }
+}

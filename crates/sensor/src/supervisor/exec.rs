@@ -14,15 +14,16 @@ use crate::image;
 use crate::procfs::{self, Identity};
 use crate::resolve::{resolve_object, Opts, Start};
 use rustix::fs::{FileType, OFlags};
+use std::collections::HashSet;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 use vigil_events::{Outcome, Severity};
 use vigil_policy::Section;
 
-/// How long the supervisor waits for a stopped process to be stopped (see
-/// `stop_image_descendants`): a thread in a fork, or busy on another CPU, stops within
-/// microseconds; one waiting on a disk may take longer, and is then looked past.
-const STOP_WAIT: Duration = Duration::from_millis(20);
+/// Most processes looked through, and rounds, when killing the children of a swapped program
+/// (see `kill_image_descendants`).
+const SEARCH_MAX: usize = 1 << 16;
+const SEARCH_ROUNDS: usize = 64;
 
 /// How often the supervisor polls the image of a process with an exec in flight: every
 /// millisecond for the first 200 ms, then less often for as long as the exec is not settled (an
@@ -60,13 +61,17 @@ impl Supervisor<'_> {
         };
         let start = Start::from_dirfd(dirfd);
         // The program's name, when this path found this very file before (same identity,
-        // size and times: a write, rename or link changes them) and that name still leads to
-        // it: asking the kernel again (`readlink` of the descriptor) is the dearest part of
-        // the walk. A name another than the kernel's would now give can only be another name
-        // of the same file, which that name reaches: the program checked is the one run.
+        // size and times: a write, rename or link changes them), the file has no other name
+        // (one link), and that name still leads to it: asking the kernel again (`readlink` of
+        // the descriptor) is the dearest part of the walk.
         let known = std::cell::Cell::new(false);
         let names = &self.program_names;
         let known_name = |st: &rustix::fs::Stat| {
+            // A file with other names (hard links) is named by the kernel each time: which of
+            // them the walk went through is what the policy judges.
+            if st.st_nlink != 1 {
+                return None;
+            }
             let key = (path.clone(), super::FileKey::of(st));
             let name = names.get(&key)?;
             let now = rustix::fs::stat(name.as_str()).ok()?;
@@ -91,7 +96,7 @@ impl Supervisor<'_> {
             // Kept only for a file that has not changed in the last moments (see
             // `FileKey::settled`), by the kernel's walk from the same root (`r.stat`).
             let key = super::FileKey::of(st);
-            if key.settled() && !r.path.is_empty() {
+            if key.settled() && st.st_nlink == 1 && !r.path.is_empty() {
                 self.program_names
                     .insert((path.clone(), key), r.path.clone());
             }
@@ -412,13 +417,14 @@ impl Supervisor<'_> {
         }
         // What the unchecked program forked before it was found (a fork allowed by the policy
         // is decided in the kernel) runs it too, and dies with it. Children from before the
-        // exec run another image. It is stopped first, and its children looked for once it
-        // is: stopped, it forks no more and keeps its children (killed, it would hand them to
-        // the supervisor on its way out, mixed with other orphans, while they are being looked
-        // for; a fork under way when the stop came completes, before the thread stops).
+        // exec run another image. It is killed first: a fork under way when a kill comes
+        // fails, so it has no child it did not have then. Once it is gone its children are
+        // the supervisor's (a child subreaper): those adopted since just before the kill are
+        // looked into too. (A stop would not do: another process of the function can send
+        // SIGCONT, and a fork under way completes.)
         let image = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
-        procfs::stop_process(tgid);
-        let forked = image.map_or_else(Vec::new, |id| Self::stop_image_descendants(tgid, id));
+        let adopted_before: HashSet<u32> =
+            procfs::children(std::process::id()).into_iter().collect();
         let c = Call {
             id: 0,
             tid,
@@ -435,40 +441,65 @@ impl Supervisor<'_> {
             ),
             Severity::Critical,
         );
-        for d in forked {
-            self.kill(d);
+        if let Some(id) = image {
+            self.kill_image_descendants(tgid, id, &adopted_before);
         }
     }
 
-    /// Stops every process running image `id` below the stopped process `tgid` and returns
-    /// them. Looked for once those stopped so far are (each waited for at most
-    /// [`STOP_WAIT`]), again after each round of stops, until no new one shows up: one found
-    /// may have been forking when it was stopped.
-    fn stop_image_descendants(tgid: u32, id: Identity) -> Vec<u32> {
-        let mut stopped: Vec<u32> = Vec::new();
-        let mut waited = 0;
-        for _ in 0..64 {
-            for p in std::iter::once(tgid)
-                .chain(stopped.iter().copied())
-                .skip(waited)
-            {
-                procfs::wait_stopped(p, STOP_WAIT);
+    /// Kills every process running image `id` below the killed process `tgid`, or adopted by
+    /// the supervisor since `adopted_before` was taken, round after round until none is new:
+    /// each one killed has no child it did not have then, and its children, once it is gone,
+    /// are adopted by the supervisor. Where the search cannot be completed (more than
+    /// [`SEARCH_MAX`] processes, or rounds), every process found below `tgid` is killed,
+    /// whatever it runs: fail closed.
+    fn kill_image_descendants(&mut self, tgid: u32, id: Identity, adopted_before: &HashSet<u32>) {
+        let me = std::process::id();
+        let mut killed: HashSet<u32> = HashSet::from([tgid]);
+        for _ in 0..SEARCH_ROUNDS {
+            // The killed ones' children first, then the supervisor's: a child handed over in
+            // between is seen in the second look.
+            let mut below: Vec<u32> = Vec::new();
+            for root in &killed {
+                below.extend(procfs::descendants(*root, SEARCH_MAX));
             }
-            waited = stopped.len() + 1;
-            let found: Vec<u32> = procfs::descendants(tgid, 4096)
+            let adopted: Vec<u32> = procfs::children(me)
                 .into_iter()
-                .filter(|d| !stopped.contains(d))
-                .filter(|d| procfs::identity(&format!("/proc/{d}/exe")).ok() == Some(id))
+                .filter(|p| !adopted_before.contains(p))
+                .collect();
+            for root in adopted {
+                below.push(root);
+                below.extend(procfs::descendants(root, SEARCH_MAX));
+            }
+            if below.len() >= SEARCH_MAX {
+                for p in below.into_iter().filter(|p| killed.insert(*p)) {
+                    self.kill(p);
+                }
+                continue;
+            }
+            let found: Vec<u32> = below
+                .into_iter()
+                .filter(|p| !killed.contains(p))
+                .filter(|p| procfs::identity(&format!("/proc/{p}/exe")).ok() == Some(id))
                 .collect();
             if found.is_empty() {
-                break;
+                return;
             }
-            for d in found {
-                procfs::stop_process(d);
-                stopped.push(d);
+            for p in found {
+                if killed.insert(p) {
+                    self.kill(p);
+                }
             }
         }
-        stopped
+        // Still finding new ones: kill whatever is left below.
+        let rest: Vec<u32> = killed
+            .iter()
+            .flat_map(|k| procfs::descendants(*k, SEARCH_MAX))
+            .collect();
+        for p in rest {
+            if killed.insert(p) {
+                self.kill(p);
+            }
+        }
     }
 
     /// Before any call of a process with an exec in flight is answered: the image must be

@@ -86,8 +86,8 @@ impl Supervisor<'_> {
     ///
     /// A library is mapped again and again, by every new program: the main thread's fd is
     /// copied (`pidfd_getfd`, several times cheaper than the first lookup of a new process's
-    /// fd under `/proc`), and a plain file whose identity, size and times are those of a file
-    /// named before, under a name that still leads to it, has that name. The copy is closed
+    /// fd under `/proc`), and a plain file with one name whose identity, size and times are
+    /// those of a file named before, under a name that still leads to it, has that name. The copy is closed
     /// after the answer; one of anything else (a socket, whose last close can block) on the
     /// closer's thread.
     fn mapped_file(&mut self, c: &Call, fd: i32) -> std::io::Result<String> {
@@ -97,7 +97,8 @@ impl Supervisor<'_> {
         let key = match copy.map(|f| (rustix::fs::fstat(&f), f)) {
             Some((Ok(st), f)) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {
                 self.to_close.push(f);
-                Some(super::FileKey::of(&st))
+                // A file with other names (hard links) is named by the kernel each time.
+                (st.st_nlink == 1).then(|| super::FileKey::of(&st))
             }
             Some((_, f)) => {
                 self.closer.close(f);

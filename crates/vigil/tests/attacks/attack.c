@@ -888,6 +888,27 @@ static int names_moved(const char *dir) {
     return 0;
 }
 
+/* A file with two names (hard links): DIR/allowed/{prog,lib.so} and DIR/other/{prog,lib.so},
+ * DIR/l a symlink to allowed. Each name is judged as itself, whichever the supervisor met
+ * first: other/lib.so, then allowed/lib.so, then other/lib.so are mapped; DIR/l/prog is run,
+ * DIR/l re-pointed to other, and DIR/l/prog run again. */
+static int names_linked(const char *dir) {
+    char p[4096], l[4096];
+    snprintf(p, sizeof p, "%s/other/lib.so", dir);
+    report("map_other_first", map_exec(p));
+    snprintf(p, sizeof p, "%s/allowed/lib.so", dir);
+    report("map_allowed", map_exec(p));
+    snprintf(p, sizeof p, "%s/other/lib.so", dir);
+    report("map_other_after", map_exec(p));
+    snprintf(p, sizeof p, "%s/l/prog", dir);
+    snprintf(l, sizeof l, "%s/l", dir);
+    report("exec_via_allowed", run_status(p));
+    report("unlink", unlink(l));
+    report("symlink", symlink("other", l));
+    report("exec_via_other", run_status(p));
+    return 0;
+}
+
 /* An exec race whose unlisted program forks at once (a fork the policy allows is decided in
  * the kernel), before the supervisor finds it: its child must die with it. Each of ROUNDS
  * children execs GOOD while a thread flips the path to EVIL (same length; both are copies of
@@ -1240,6 +1261,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "exec_fork_race") && argc == 6) return exec_fork_race(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (!strcmp(c, "deleted_lib") && argc == 4) return deleted_lib(argv[2], argv[3]);
     if (!strcmp(c, "names_moved") && argc == 3) return names_moved(argv[2]);
+    if (!strcmp(c, "names_linked") && argc == 3) return names_linked(argv[2]);
     if (!strcmp(c, "script_names") && argc == 4) return script_names(argv[2], argv[3]);
     if (!strcmp(c, "vm_sibling_after_kill") && argc == 5) return vm_sibling_after_kill(argv[2], argv[3], argv[4]);
     if (!strcmp(c, "fork_after_map") && argc == 5) return fork_after_map(argv[2], argv[3], argv[4]);
