@@ -87,11 +87,11 @@ impl Supervisor<'_> {
     /// A library is mapped again and again, by every new program: the main thread's fd is
     /// copied (`pidfd_getfd`, several times cheaper than the first lookup of a new process's
     /// fd under `/proc`), and a plain file with one name whose identity, size and times are
-    /// those of a file named before, under a name that still leads to it, has that name. The copy is closed
-    /// after the answer; one of anything else (a socket, whose last close can block) on the
-    /// closer's thread.
+    /// those of a file named before, under a name that still leads to it, has that name. The
+    /// copy is closed after the answer; one of anything else (a socket, whose last close can
+    /// block) on the closer's thread — and while closes there are held up, no copy is made.
     fn mapped_file(&mut self, c: &Call, fd: i32) -> std::io::Result<String> {
-        let copy = (c.tid == c.tgid)
+        let copy = (c.tid == c.tgid && !self.closer.backed_up())
             .then(|| self.getfd(c, fd as u64).ok())
             .flatten();
         let key = match copy.map(|f| (rustix::fs::fstat(&f), f)) {

@@ -392,27 +392,53 @@ pub struct Supervisor<'s> {
 /// Closes, on a thread of its own, copies of a process's descriptors that are not plain files:
 /// the supervisor's copy can end up the last reference when the process closes its own, and
 /// the last close of a socket with `SO_LINGER`, or of a terminal draining its output, can
-/// block — the supervisor must not. Started on first use.
+/// block — the supervisor must not. Started on first use. A close that blocks holds up the
+/// ones queued behind it: past [`CLOSER_BACKLOG`] of them, no more copies are made
+/// ([`Closer::backed_up`]), so the supervisor holds a bounded number of descriptors.
 #[derive(Default)]
-pub(crate) struct Closer(Option<std::sync::mpsc::Sender<OwnedFd>>);
+pub(crate) struct Closer(
+    Option<(
+        std::sync::mpsc::Sender<OwnedFd>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    )>,
+);
+
+/// Most copies waiting to be closed before the supervisor stops making them.
+const CLOSER_BACKLOG: usize = 64;
 
 impl Closer {
     pub(crate) fn close(&mut self, fd: OwnedFd) {
+        use std::sync::atomic::Ordering;
         if self.0.is_none() {
             let (tx, rx) = std::sync::mpsc::channel::<OwnedFd>();
+            let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let left = waiting.clone();
             let started = std::thread::Builder::new()
                 .name("vigil-closer".into())
-                .spawn(move || rx.into_iter().for_each(drop));
+                .spawn(move || {
+                    for fd in rx {
+                        drop(fd);
+                        left.fetch_sub(1, Ordering::Relaxed);
+                    }
+                });
             if started.is_err() {
                 // No thread: closed here, as before there was one.
                 return;
             }
-            self.0 = Some(tx);
+            self.0 = Some((tx, waiting));
         }
-        if let Some(tx) = &self.0 {
+        if let Some((tx, waiting)) = &self.0 {
+            waiting.fetch_add(1, Ordering::Relaxed);
             // The thread lives as long as the sender; a send cannot fail while it does.
             let _ = tx.send(fd);
         }
+    }
+
+    /// Whether closes are held up: more than [`CLOSER_BACKLOG`] copies wait.
+    pub(crate) fn backed_up(&self) -> bool {
+        self.0.as_ref().is_some_and(|(_, waiting)| {
+            waiting.load(std::sync::atomic::Ordering::Relaxed) > CLOSER_BACKLOG
+        })
     }
 }
 
@@ -1427,4 +1453,45 @@ pub(crate) struct Call {
     pub tgid: u32,
     pub sys: Sys,
     pub args: [u64; 6],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Closer;
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+
+    /// A close that blocks (the last close of a socket with `SO_LINGER` and data its peer does
+    /// not read) holds up the closer's thread, not the caller; copies queued behind it are
+    /// counted, and past the backlog the caller is told to stop making them.
+    #[test]
+    fn a_blocking_close_backs_the_closer_up_without_blocking_the_caller() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let mut sock =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let _peer = listener.accept().expect("accept"); // never read
+        sock.set_nonblocking(true).expect("nonblocking");
+        let chunk = vec![0u8; 64 * 1024];
+        while sock.write(&chunk).is_ok() {}
+        sock.set_nonblocking(false).expect("blocking");
+        let fd: OwnedFd = sock.into();
+        rustix::net::sockopt::set_socket_linger(&fd, Some(std::time::Duration::from_secs(2)))
+            .expect("SO_LINGER");
+        let mut closer = Closer::default();
+        let started = std::time::Instant::now();
+        closer.close(fd);
+        assert!(!closer.backed_up());
+        for _ in 0..super::CLOSER_BACKLOG + 1 {
+            let (r, _w) = rustix::pipe::pipe().expect("pipe");
+            closer.close(r);
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "the caller waited for the close"
+        );
+        // Still backed up a while later: the first close blocks (the pipes behind it would be
+        // closed in microseconds).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(closer.backed_up(), "the backlog was not seen");
+    }
 }
