@@ -512,6 +512,26 @@ pub fn mm_layout(pid: u32) -> Option<[u64; 10]> {
     parse_mm_layout(&stat)
 }
 
+/// When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat`, field 22).
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|b| *b == b')')?;
+    let field = stat[close + 1..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .nth(22 - 3)?;
+    dec(field)
+}
+
+/// The clock tick since boot that `at` fell in (the unit of [`start_ticks`]).
+pub fn ticks_at(at: std::time::Instant) -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let now_ns = (now.tv_sec as u128) * 1_000_000_000 + now.tv_nsec as u128;
+    let ago = at.elapsed().as_nanos();
+    let tick_ns = 1_000_000_000 / u128::from(rustix::param::clock_ticks_per_second().max(1));
+    (now_ns.saturating_sub(ago) / tick_ns) as u64
+}
+
 fn parse_mm_layout(stat: &[u8]) -> Option<[u64; 10]> {
     // The name (field 2) is in parentheses and may hold any byte: fields are counted after
     // its closing one, from field 3.

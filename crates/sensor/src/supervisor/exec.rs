@@ -416,15 +416,14 @@ impl Supervisor<'_> {
             p.pending_execs.clear();
         }
         // What the unchecked program forked before it was found (a fork allowed by the policy
-        // is decided in the kernel) runs it too, and dies with it. Children from before the
-        // exec run another image. It is killed first: a fork under way when a kill comes
-        // fails, so it has no child it did not have then. Once it is gone its children are
-        // the supervisor's (a child subreaper): those adopted since just before the kill are
-        // looked into too. (A stop would not do: another process of the function can send
-        // SIGCONT, and a fork under way completes.)
+        // is decided in the kernel) runs it too, and dies with it. It is killed first: a fork
+        // under way when a kill comes fails, so it has no child it did not have then. Its
+        // children are then looked for in the whole tree below the supervisor, not only below
+        // it: an orphan is handed to the nearest subreaper (the supervisor, or a process of the
+        // function that made itself one), maybe before the swap was found. What runs the image
+        // and started no earlier than the exec was let through is the program's doing.
         let image = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
-        let adopted_before: HashSet<u32> =
-            procfs::children(std::process::id()).into_iter().collect();
+        let since = procfs::ticks_at(pe.since);
         let c = Call {
             id: 0,
             tid,
@@ -442,33 +441,24 @@ impl Supervisor<'_> {
             Severity::Critical,
         );
         if let Some(id) = image {
-            self.kill_image_descendants(tgid, id, &adopted_before);
+            self.kill_image_descendants(tgid, id, since);
         }
     }
 
-    /// Kills every process running image `id` below the killed process `tgid`, or adopted by
-    /// the supervisor since `adopted_before` was taken, round after round until none is new:
-    /// each one killed has no child it did not have then, and its children, once it is gone,
-    /// are adopted by the supervisor. Where the search cannot be completed (more than
+    /// Kills every process running image `id` that started at clock tick `since` or later,
+    /// below the killed process `tgid` or anywhere below the supervisor, round after round
+    /// until none is new (each one killed has no child it did not have then). A process of
+    /// the function running the same image that started in that tick or later is killed too:
+    /// the search cannot tell it apart. Where the search cannot be completed (more than
     /// [`SEARCH_MAX`] processes, or rounds), every process found below `tgid` is killed,
     /// whatever it runs: fail closed.
-    fn kill_image_descendants(&mut self, tgid: u32, id: Identity, adopted_before: &HashSet<u32>) {
+    fn kill_image_descendants(&mut self, tgid: u32, id: Identity, since: u64) {
         let me = std::process::id();
         let mut killed: HashSet<u32> = HashSet::from([tgid]);
         for _ in 0..SEARCH_ROUNDS {
-            // The killed ones' children first, then the supervisor's: a child handed over in
-            // between is seen in the second look.
             let mut below: Vec<u32> = Vec::new();
             for root in &killed {
                 below.extend(procfs::descendants(*root, SEARCH_MAX));
-            }
-            let adopted: Vec<u32> = procfs::children(me)
-                .into_iter()
-                .filter(|p| !adopted_before.contains(p))
-                .collect();
-            for root in adopted {
-                below.push(root);
-                below.extend(procfs::descendants(root, SEARCH_MAX));
             }
             if below.len() >= SEARCH_MAX {
                 for p in below.into_iter().filter(|p| killed.insert(*p)) {
@@ -476,10 +466,13 @@ impl Supervisor<'_> {
                 }
                 continue;
             }
+            let tree = procfs::descendants(me, SEARCH_MAX);
             let found: Vec<u32> = below
                 .into_iter()
+                .chain(tree)
                 .filter(|p| !killed.contains(p))
                 .filter(|p| procfs::identity(&format!("/proc/{p}/exe")).ok() == Some(id))
+                .filter(|p| procfs::start_ticks(*p).is_some_and(|t| t >= since))
                 .collect();
             if found.is_empty() {
                 return;
