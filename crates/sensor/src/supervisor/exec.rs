@@ -412,7 +412,14 @@ impl Supervisor<'_> {
     }
 
     fn exec_mismatch(&mut self, tgid: u32, tid: u32, pe: &PendingExec, found: String) {
+        // The earliest exec let through: whichever of them landed, it was after that.
+        let mut first = pe.since;
         if let Some(p) = self.procs.get_mut(&tgid) {
+            first = p
+                .pending_execs
+                .iter()
+                .map(|e| e.since)
+                .fold(first, Instant::min);
             p.pending_execs.clear();
         }
         // What the unchecked program forked before it was found (a fork allowed by the policy
@@ -423,7 +430,7 @@ impl Supervisor<'_> {
         // function that made itself one), maybe before the swap was found. What runs the image
         // and started no earlier than the exec was let through is the program's doing.
         let image = procfs::identity(&format!("/proc/{tgid}/exe")).ok();
-        let since = procfs::ticks_at(pe.since);
+        let since = procfs::ticks_at(first);
         let c = Call {
             id: 0,
             tid,
