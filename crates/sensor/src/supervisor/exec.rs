@@ -60,25 +60,15 @@ impl Supervisor<'_> {
             ..Default::default()
         };
         let start = Start::from_dirfd(dirfd);
-        // The program's name, when this path found this very file before (same identity,
-        // size and times: a write, rename or link changes them), the file has no other name
-        // (one link), and that name still leads to it: asking the kernel again (`readlink` of
-        // the descriptor) is the dearest part of the walk.
+        // The program's name, when this path found this very file before (see `KnownNames`):
+        // asking the kernel again (`readlink` of the descriptor) is the dearest part of the
+        // walk. Only names from the kernel's walk from the same root (`r.stat`) are kept.
         let known = std::cell::Cell::new(false);
         let names = &self.program_names;
         let known_name = |st: &rustix::fs::Stat| {
-            // A file with other names (hard links) is named by the kernel each time: which of
-            // them the walk went through is what the policy judges.
-            if st.st_nlink != 1 {
-                return None;
-            }
-            let key = (path.clone(), super::FileKey::of(st));
-            let name = names.get(&key)?;
-            let now = rustix::fs::stat(name.as_str()).ok()?;
-            (super::FileKey::of(&now) == key.1).then(|| {
-                known.set(true);
-                name.clone()
-            })
+            let name = names.get(path.clone(), st)?;
+            known.set(true);
+            Some(name)
         };
         let mut r = match resolve_object(
             c.tid,
@@ -93,13 +83,7 @@ impl Supervisor<'_> {
             Err(e) => return Reply::errno(e),
         };
         if let Some(st) = r.stat.as_ref().filter(|_| !known.get()) {
-            // Kept only for a file that has not changed in the last moments (see
-            // `FileKey::settled`), by the kernel's walk from the same root (`r.stat`).
-            let key = super::FileKey::of(st);
-            if key.settled() && st.st_nlink == 1 && !r.path.is_empty() {
-                self.program_names
-                    .insert((path.clone(), key), r.path.clone());
-            }
+            self.program_names.learn(path.clone(), st, &r.path);
         }
         if !self.proc_reach(c, &r) {
             return Reply::err(libc::EACCES);

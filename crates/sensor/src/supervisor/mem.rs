@@ -94,11 +94,10 @@ impl Supervisor<'_> {
         let copy = (c.tid == c.tgid && !self.closer.backed_up())
             .then(|| self.getfd(c, fd as u64).ok())
             .flatten();
-        let key = match copy.map(|f| (rustix::fs::fstat(&f), f)) {
+        let file = match copy.map(|f| (rustix::fs::fstat(&f), f)) {
             Some((Ok(st), f)) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {
                 self.to_close.push(f);
-                // A file with other names (hard links) is named by the kernel each time.
-                (st.st_nlink == 1).then(|| super::FileKey::of(&st))
+                Some(st)
             }
             Some((_, f)) => {
                 self.closer.close(f);
@@ -106,21 +105,15 @@ impl Supervisor<'_> {
             }
             None => None,
         };
-        if let Some(key) = key {
-            if let Some(name) = self.library_names.get(&key) {
-                let still =
-                    rustix::fs::stat(name.as_str()).is_ok_and(|st| super::FileKey::of(&st) == key);
-                if still {
-                    return Ok(name.clone());
-                }
-            }
+        if let Some(name) = file.as_ref().and_then(|st| self.library_names.get((), st)) {
+            return Ok(name);
         }
         let name = match self.proc_dir(c.tgid).filter(|_| c.tid == c.tgid) {
             Some(dir) => procfs::fd_target_at(dir, fd),
             None => procfs::fd_target(c.tid, fd),
         }?;
-        if let Some(key) = key.filter(super::FileKey::settled) {
-            self.library_names.insert(key, name.clone());
+        if let Some(st) = &file {
+            self.library_names.learn((), st, &name);
         }
         Ok(name)
     }

@@ -382,9 +382,9 @@ pub struct Supervisor<'s> {
     shebangs: Cache<FileKey, Option<(String, Option<String>)>>,
     /// The names the kernel gave executed programs, by the path the exec named and the file
     /// found (see `on_exec`).
-    program_names: Cache<(Vec<u8>, FileKey), String>,
+    program_names: KnownNames<Vec<u8>>,
     /// The names the kernel gave files mapped executable, by the file (see `mapped_file`).
-    library_names: Cache<FileKey, String>,
+    library_names: KnownNames<()>,
     /// Closes copies of descriptors that are not plain files (see [`Closer`]).
     closer: Closer,
 }
@@ -508,6 +508,41 @@ impl<K: std::hash::Hash + Eq, V> Cache<K, V> {
     }
 }
 
+/// Names the kernel gave files (`readlink` of a descriptor), kept by `K` (what led to the
+/// file) and the file in its state ([`FileKey`]), so that naming the same file found the same
+/// way again costs a `stat` instead. A name is kept only for a file with one link (of a
+/// hard-linked file the kernel names the link the walk went through, and each is judged as
+/// itself) that has not changed in the last moments ([`FileKey::settled`]); it is given back
+/// only while a `stat` of it still finds that very file (a directory renamed on the way leaves
+/// its files' times alone).
+#[derive(Debug)]
+pub(crate) struct KnownNames<K>(Cache<(K, FileKey), String>);
+
+impl<K: std::hash::Hash + Eq> KnownNames<K> {
+    fn new() -> Self {
+        KnownNames(Cache::new())
+    }
+
+    /// The name kept for `k` and the file whose status is `st`.
+    pub(crate) fn get(&self, k: K, st: &rustix::fs::Stat) -> Option<String> {
+        if st.st_nlink != 1 {
+            return None;
+        }
+        let file = FileKey::of(st);
+        let name = self.0.get(&(k, file))?;
+        let now = rustix::fs::stat(name.as_str()).ok()?;
+        (FileKey::of(&now) == file).then(|| name.clone())
+    }
+
+    /// Keeps `name`, the kernel's for the file whose status is `st`, found by `k`.
+    pub(crate) fn learn(&mut self, k: K, st: &rustix::fs::Stat, name: &str) {
+        let file = FileKey::of(st);
+        if st.st_nlink == 1 && file.settled() && !name.is_empty() {
+            self.0.insert((k, file), name.to_string());
+        }
+    }
+}
+
 fn wait_status_code(st: rustix::process::WaitStatus) -> i32 {
     if let Some(c) = st.exit_status() {
         c
@@ -560,8 +595,8 @@ impl<'s> Supervisor<'s> {
             warm: None,
             to_close: Vec::new(),
             shebangs: Cache::new(),
-            program_names: Cache::new(),
-            library_names: Cache::new(),
+            program_names: KnownNames::new(),
+            library_names: KnownNames::new(),
             closer: Closer::default(),
             root_check: crate::resolve::RootCheck::EachCall,
             tree_creds_same: false,
