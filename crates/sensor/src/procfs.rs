@@ -468,23 +468,6 @@ pub fn descendants(pid: u32, max: usize) -> Vec<u32> {
     found
 }
 
-/// The children of process `pid` (of any of its threads).
-pub fn children(pid: u32) -> Vec<u32> {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .flat_map(|t| {
-            fs::read_to_string(t.path().join("children"))
-                .unwrap_or_default()
-                .split_whitespace()
-                .filter_map(|c| c.parse().ok())
-                .collect::<Vec<u32>>()
-        })
-        .collect()
-}
-
 /// Some child of process `pid` (any of its threads' children), if it has one.
 pub fn first_child(pid: u32) -> Option<u32> {
     let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
@@ -515,12 +498,19 @@ pub fn mm_layout(pid: u32) -> Option<[u64; 10]> {
 /// When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat`, field 22).
 pub fn start_ticks(pid: u32) -> Option<u64> {
     let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    dec(stat_fields(&stat)?.get(22 - 3)?)
+}
+
+/// The fields of a `/proc/<pid>/stat` line from field 3 on. The name (field 2) is in
+/// parentheses and may hold any byte: fields are counted after its closing one.
+fn stat_fields(stat: &[u8]) -> Option<Vec<&[u8]>> {
     let close = stat.iter().rposition(|b| *b == b')')?;
-    let field = stat[close + 1..]
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty())
-        .nth(22 - 3)?;
-    dec(field)
+    Some(
+        stat[close + 1..]
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty())
+            .collect(),
+    )
 }
 
 /// The clock tick since boot that `at` fell in (the unit of [`start_ticks`]).
@@ -533,13 +523,7 @@ pub fn ticks_at(at: std::time::Instant) -> u64 {
 }
 
 fn parse_mm_layout(stat: &[u8]) -> Option<[u64; 10]> {
-    // The name (field 2) is in parentheses and may hold any byte: fields are counted after
-    // its closing one, from field 3.
-    let close = stat.iter().rposition(|b| *b == b')')?;
-    let fields: Vec<&[u8]> = stat[close + 1..]
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty())
-        .collect();
+    let fields = stat_fields(stat)?;
     let mut out = [0u64; 10];
     for (slot, field) in out.iter_mut().zip([26, 27, 28, 45, 46, 47, 48, 49, 50, 51]) {
         *slot = dec(fields.get(field - 3)?)?;
