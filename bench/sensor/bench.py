@@ -87,6 +87,7 @@ class Bench:
         self.seq = 0
         self.shares = []  # other work's share of the CPUs during each round
         self.loaded = 0  # rounds left out because of it
+        self.linked = []  # files the policies list that have more than one hard link
         self.log = open(os.path.join(self.out, "raw.jsonl"), "w")
         self.sync_ok = self.probe_sync()
 
@@ -437,6 +438,27 @@ def machine():
             f"{mem // 1024} GiB RAM, kernel {platform.release()}")
 
 
+def linked_files(policies):
+    """Files a learned policy lists (programs, mapped libraries) that have more than one hard
+    link: vigil names from memory only files with one link (another link's name could pass for
+    this one's), so each exec or mapping of these takes the slower path, through the kernel's
+    name. perf's build-id cache (~/.debug) hard-links every binary it has profiled."""
+    found = {}
+    for path in policies:
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"\s*- (/\S+)\s*$", line)
+                if not m:
+                    continue
+                try:
+                    n = os.stat(m.group(1)).st_nlink
+                except OSError:
+                    continue
+                if n > 1:
+                    found[m.group(1)] = n
+    return sorted(found.items())
+
+
 def git_rev(root):
     if os.environ.get("VIGIL_REV"):
         return os.environ["VIGIL_REV"]
@@ -478,6 +500,12 @@ def report(a, b, wls, micro, start, rss, sysc, load0, load1, elapsed, pinned):
         f"load average {load0[0]:.2f} at start and {load1[0]:.2f} at end; {cpu}. vigil {git_rev(a.root)}, release build; "
         f"{datetime.date.today().isoformat()}; run as {'root' if os.geteuid() == 0 else 'an unprivileged user'}; "
         f"{elapsed:.0f} s in all.\n")
+    if b.linked:
+        add("**Note:** files the workloads run or map have more than one hard link ("
+            + ", ".join(f"`{p}` {n}" for p, n in b.linked)
+            + "). vigil names from memory only files with one link, so these runs measure its slower "
+            "path (the kernel's name, read for every exec or mapping). perf's build-id cache "
+            "(`~/.debug`) hard-links the binaries it has profiled.\n")
     add(f"Per-operation times are medians over {b.micro_rounds[0]} clean interleaved rounds (of "
         f"{b.micro_rounds[1]} run; start-up: {b.startup_rounds[0]} of {b.startup_rounds[1]}); ratios and differences are "
         f"medians of per-round pairs. vigil runs in enforce mode with a policy learned by `vigil learn`; "
@@ -609,6 +637,10 @@ def main():
         print("bench: learning the policies (vigil learn)", file=sys.stderr)
         wl_policy = b.learn("workload", [w[1](max(10, w[2] // 100)) for w in wls])
         true_policy = b.learn("true", [["/bin/true"]])
+        b.linked = linked_files([wl_policy, true_policy])
+        for p, n in b.linked:
+            print(f"bench: {p} has {n} hard links: vigil takes its slower path for it "
+                  f"(see the report)", file=sys.stderr)
         print(f"bench: {a.rounds} rounds of {sum(len(w[4]) for w in wls)} runs", file=sys.stderr)
         micro = b.micro(wls, wl_policy)
         print(f"bench: start-up, {a.startup_rounds} rounds", file=sys.stderr)

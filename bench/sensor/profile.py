@@ -20,6 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the workload set-up is shared)
 
 FREQ = 4999
+# Every `perf record` here runs with --no-buildid-cache: the cache hard-links each profiled
+# binary into ~/.debug, and /bin/true or libc with a second link sends every later vigil run
+# down its slower naming path (names are remembered only for files with one link).
 
 
 def perf_rows(data, children, sort):
@@ -40,7 +43,7 @@ def perf_rows(data, children, sort):
 def profile(b, name, argv, n, policy, out):
     data = os.path.join(out, f"perf-{name}.data")
     cmd = b.cmd("vigil-devnull", argv(n), policy)
-    r = subprocess.run(["perf", "record", "-q", "-F", str(FREQ), "-g", "-o", data, "--"] + cmd,
+    r = subprocess.run(["perf", "record", "-q", "--no-buildid-cache", "-F", str(FREQ), "-g", "-o", data, "--"] + cmd,
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"profile: perf record failed:\n{r.stderr}")
@@ -102,7 +105,7 @@ def in_kernel(b, argv, n, policy, out, variants):
     table = {}
     for v in variants:
         data = os.path.join(out, f"perf-open_ro-{v}.data")
-        r = subprocess.run(["perf", "record", "-q", "-F", str(FREQ), "-o", data, "--"]
+        r = subprocess.run(["perf", "record", "-q", "--no-buildid-cache", "-F", str(FREQ), "-o", data, "--"]
                            + b.cmd(v, argv(n), policy), capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"profile: perf record failed:\n{r.stderr}")
