@@ -435,7 +435,24 @@ def machine():
     with open("/proc/meminfo") as f:
         mem = int(f.readline().split()[1]) // 1024
     return (f"{platform.system()} {platform.machine()}, {model}, {os.cpu_count()} vCPUs, "
-            f"{mem // 1024} GiB RAM, kernel {platform.release()}")
+            f"{mem // 1024} GiB RAM, kernel {platform.release()}, {idle_setting()}")
+
+
+def idle_setting():
+    """How an idle CPU waits: with no guest halt polling (cpuidle-haltpoll with
+    guest_halt_poll_ns=0), every wake-up of an idle vCPU goes through the hypervisor, which is
+    what a notifying supervisor's cross-CPU wake-ups cost on two vCPUs (see bench/README.md)."""
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+    driver = read("/sys/devices/system/cpu/cpuidle/current_driver") or "no cpuidle driver"
+    poll = read("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+    if poll is None:
+        return f"cpuidle: {driver}"
+    return f"cpuidle: {driver}, guest halt polling {'off' if poll == '0' else poll + ' ns'}"
 
 
 def linked_files(policies):
