@@ -452,9 +452,7 @@ impl Supervisor<'_> {
                 below.extend(procfs::descendants(*root, SEARCH_MAX));
             }
             if below.len() >= SEARCH_MAX {
-                for p in below.into_iter().filter(|p| killed.insert(*p)) {
-                    self.kill(p);
-                }
+                self.kill_new(&mut killed, below);
                 continue;
             }
             let tree = procfs::descendants(me, SEARCH_MAX);
@@ -468,18 +466,19 @@ impl Supervisor<'_> {
             if found.is_empty() {
                 return;
             }
-            for p in found {
-                if killed.insert(p) {
-                    self.kill(p);
-                }
-            }
+            self.kill_new(&mut killed, found);
         }
         // Still finding new ones: kill whatever is left below.
         let rest: Vec<u32> = killed
             .iter()
             .flat_map(|k| procfs::descendants(*k, SEARCH_MAX))
             .collect();
-        for p in rest {
+        self.kill_new(&mut killed, rest);
+    }
+
+    /// Kills each of `procs` not in `killed` yet, and adds it there.
+    fn kill_new(&mut self, killed: &mut HashSet<u32>, procs: Vec<u32>) {
+        for p in procs {
             if killed.insert(p) {
                 self.kill(p);
             }

@@ -1375,7 +1375,6 @@ impl<'s> Supervisor<'s> {
                 .is_some_and(|c| [c.effective.bits(), c.permitted.bits()] == self.my_creds.caps)
     }
 
-    /// Drops the cached credential checks of every thread of `tgid`.
     /// Forgets that process `tgid`'s capabilities were found equal to the supervisor's, and
     /// keeps what is known of its ids: an exec can change the one (a root process's exec
     /// recomputes its capabilities) but not the other (under no_new_privs, which every
@@ -1389,12 +1388,12 @@ impl<'s> Supervisor<'s> {
         }
     }
 
+    /// Drops the cached credential checks of every thread of `tgid`, ids included.
     pub(crate) fn forget_creds(&mut self, tgid: u32) {
-        self.creds_ok.remove(&tgid);
+        self.forget_caps(tgid);
         self.ids_ok.remove(&tgid);
         if let Some(p) = self.procs.get(&tgid) {
             for t in &p.threads {
-                self.creds_ok.remove(t);
                 self.ids_ok.remove(t);
             }
         }
