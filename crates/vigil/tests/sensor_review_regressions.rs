@@ -1498,6 +1498,42 @@ fn swapped_program_children_die(name: &str) {
     }
 }
 
+/// For the name-cache tests: a directory `sub` of `dir` anyone may write into, holding a copy
+/// of `/usr/bin/true` named `prog` and a library `lib.so`, both readable by the test's user.
+fn stage_program_and_library(dir: &Path, sub: &str, prog: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let at = dir.join(sub);
+    std::fs::create_dir(&at).expect("mkdir");
+    std::fs::set_permissions(&at, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    std::fs::copy("/usr/bin/true", at.join(prog)).expect("copy program");
+    std::fs::copy(&env().evil_so, at.join("lib.so")).expect("copy library");
+    std::fs::set_permissions(at.join("lib.so"), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+}
+
+/// A policy for the name-cache tests: the attack program and `program` may run, `library`
+/// may be mapped, and anything under `dir` written.
+fn names_policy(dir: &Path, program: &str, library: &str) -> String {
+    let d = dir.display();
+    policy(
+        dir,
+        &format!(
+            "version: 1\nprocess:\n  exec: [{}, {program}]\n  fork: true\nfiles:\n  write: [\"{d}/**\"]\n  exec_map: {}\n",
+            env().attack.display(),
+            libs().replacen('[', &format!("[{library}, "), 1),
+        ),
+    )
+    .display()
+    .to_string()
+}
+
+/// Whether a finding of `rule` names `path`.
+fn finding_names(r: &Run, rule: &str, path: &str) -> bool {
+    r.findings(rule)
+        .iter()
+        .any(|e| e.to_string().contains(path))
+}
+
 /// The supervisor names a program, or a library, it has named before from what it remembers
 /// (saving the kernel's `readlink`), when the file is the same one (identity, size, times) and
 /// the remembered name still leads to it. A directory renamed on the way leaves its files'
@@ -1507,19 +1543,12 @@ fn swapped_program_children_die(name: &str) {
 /// which is no library, is mapped: refused, the supervisor's copy closed on its own thread.)
 #[test]
 fn a_program_or_library_whose_directory_moved_is_judged_by_its_new_name() {
-    use std::os::unix::fs::{symlink, PermissionsExt};
     let runs: Vec<(User, std::path::PathBuf)> = users()
         .into_iter()
         .map(|u| {
             let dir = workdir("names-moved");
-            let a = dir.join("a");
-            std::fs::create_dir(&a).expect("mkdir");
-            std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-            std::fs::copy("/usr/bin/true", a.join("ok")).expect("copy program");
-            std::fs::copy(&env().evil_so, a.join("lib.so")).expect("copy library");
-            std::fs::set_permissions(a.join("lib.so"), std::fs::Permissions::from_mode(0o644))
-                .expect("chmod");
-            symlink("a", dir.join("via")).expect("symlink");
+            stage_program_and_library(&dir, "a", "ok");
+            std::os::unix::fs::symlink("a", dir.join("via")).expect("symlink");
             (u, dir)
         })
         .collect();
@@ -1527,16 +1556,7 @@ fn a_program_or_library_whose_directory_moved_is_judged_by_its_new_name() {
     std::thread::sleep(std::time::Duration::from_millis(2200));
     for (user, dir) in runs {
         let d = dir.display().to_string();
-        let pol = policy(
-            &dir,
-            &format!(
-                "version: 1\nprocess:\n  exec: [{}, {d}/a/ok]\n  fork: true\nfiles:\n  write: [\"{d}/**\"]\n  exec_map: {}\n",
-                env().attack.display(),
-                libs().replacen('[', &format!("[{d}/a/lib.so, "), 1),
-            ),
-        )
-        .display()
-        .to_string();
+        let pol = names_policy(&dir, &format!("{d}/a/ok"), &format!("{d}/a/lib.so"));
         let r = attack(user, &dir, &pol, &["names_moved", &d]);
         for what in ["exec1", "map1", "rename", "unlink", "symlink"] {
             assert!(
@@ -1552,18 +1572,13 @@ fn a_program_or_library_whose_directory_moved_is_judged_by_its_new_name() {
             "{user:?}: {}",
             r.dump()
         );
-        let named = |rule: &str, path: &str| {
-            r.findings(rule)
-                .iter()
-                .any(|e| e.to_string().contains(path))
-        };
         assert!(
-            named("process.exec", &format!("{d}/c/ok")),
+            finding_names(&r, "process.exec", &format!("{d}/c/ok")),
             "{user:?}: {}",
             r.dump()
         );
         assert!(
-            named("files.exec_map", &format!("{d}/c/lib.so")),
+            finding_names(&r, "files.exec_map", &format!("{d}/c/lib.so")),
             "{user:?}: {}",
             r.dump()
         );
@@ -1578,28 +1593,20 @@ fn a_program_or_library_whose_directory_moved_is_judged_by_its_new_name() {
 /// the kernel every time.
 #[test]
 fn each_name_of_a_hard_linked_program_or_library_is_judged_as_itself() {
-    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
     let runs: Vec<(User, std::path::PathBuf)> = users()
         .into_iter()
         .map(|u| {
             let dir = workdir("names-linked");
-            for sub in ["allowed", "other"] {
-                std::fs::create_dir(dir.join(sub)).expect("mkdir");
-                std::fs::set_permissions(dir.join(sub), std::fs::Permissions::from_mode(0o777))
-                    .expect("chmod");
-            }
-            std::fs::copy("/usr/bin/true", dir.join("allowed/prog")).expect("copy program");
-            std::fs::copy(&env().evil_so, dir.join("allowed/lib.so")).expect("copy library");
-            std::fs::set_permissions(
-                dir.join("allowed/lib.so"),
-                std::fs::Permissions::from_mode(0o644),
-            )
-            .expect("chmod");
+            stage_program_and_library(&dir, "allowed", "prog");
+            std::fs::create_dir(dir.join("other")).expect("mkdir");
+            std::fs::set_permissions(dir.join("other"), std::fs::Permissions::from_mode(0o777))
+                .expect("chmod");
             for f in ["prog", "lib.so"] {
                 std::fs::hard_link(dir.join("allowed").join(f), dir.join("other").join(f))
                     .expect("link");
             }
-            symlink("allowed", dir.join("l")).expect("symlink");
+            std::os::unix::fs::symlink("allowed", dir.join("l")).expect("symlink");
             (u, dir)
         })
         .collect();
@@ -1607,16 +1614,11 @@ fn each_name_of_a_hard_linked_program_or_library_is_judged_as_itself() {
     std::thread::sleep(std::time::Duration::from_millis(2200));
     for (user, dir) in runs {
         let d = dir.display().to_string();
-        let pol = policy(
+        let pol = names_policy(
             &dir,
-            &format!(
-                "version: 1\nprocess:\n  exec: [{}, {d}/allowed/prog]\n  fork: true\nfiles:\n  write: [\"{d}/**\"]\n  exec_map: {}\n",
-                env().attack.display(),
-                libs().replacen('[', &format!("[{d}/allowed/lib.so, "), 1),
-            ),
-        )
-        .display()
-        .to_string();
+            &format!("{d}/allowed/prog"),
+            &format!("{d}/allowed/lib.so"),
+        );
         let r = attack(user, &dir, &pol, &["names_linked", &d]);
         for (what, want) in [
             ("map_other_first", "err 13"),
@@ -1629,18 +1631,13 @@ fn each_name_of_a_hard_linked_program_or_library_is_judged_as_itself() {
         ] {
             assert!(r.line(what).contains(want), "{user:?} {what}: {}", r.dump());
         }
-        let named = |rule: &str, path: &str| {
-            r.findings(rule)
-                .iter()
-                .any(|e| e.to_string().contains(path))
-        };
         assert!(
-            named("process.exec", &format!("{d}/other/prog")),
+            finding_names(&r, "process.exec", &format!("{d}/other/prog")),
             "{user:?}: {}",
             r.dump()
         );
         assert!(
-            !named("files.exec_map", &format!("{d}/allowed/lib.so")),
+            !finding_names(&r, "files.exec_map", &format!("{d}/allowed/lib.so")),
             "{user:?}: {}",
             r.dump()
         );
